@@ -1,0 +1,193 @@
+import { randomUUID } from 'node:crypto';
+import type { EventMetadata, JsonObject, NewEvent, RecordedEvent } from './event';
+import type { AppendResult, ExpectedRevision } from './event-store';
+import {
+  DuplicateEventIdError,
+  EmptyAppendError,
+  EventTooLargeError,
+  InvalidEventError,
+  WrongExpectedRevisionError,
+} from './errors';
+import { computeEventHash } from './event-hash';
+import { assertValidStreamName } from './stream-name';
+
+/**
+ * Largest event accepted, counting its data and metadata as UTF-8 JSON: 2 MiB. Big enough for
+ * a 1 MB payload with room to spare, small enough that one event never dominates a read batch.
+ * EventStoreDB's own default append limit is 1 MiB, so its deployment raises it (see
+ * docker-compose.yml).
+ */
+export const MAX_EVENT_BYTES = 2 * 1024 * 1024;
+
+const MAX_EVENT_TYPE_LENGTH = 200;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** One event of an append after validation, encoded once for every adapter. */
+export interface PreparedEvent {
+  readonly eventId: string;
+  /** True when the caller chose the id, so a match in the store may be a retry. */
+  readonly idSupplied: boolean;
+  readonly type: string;
+  readonly data: JsonObject;
+  readonly metadata: EventMetadata;
+  readonly dataJson: string;
+  readonly metadataJson: string;
+}
+
+/** A validated append request. */
+export interface PreparedAppend {
+  readonly streamName: string;
+  readonly expectedRevision: ExpectedRevision;
+  readonly events: readonly PreparedEvent[];
+}
+
+/** An event planned for writing: everything but the global position, which the adapter assigns. */
+export type PlannedEvent = Omit<RecordedEvent, 'position'> & {
+  readonly dataJson: string;
+  readonly metadataJson: string;
+};
+
+/** The last event of a stream, as far as appending needs to know. */
+export interface StreamHead {
+  readonly revision: number;
+  readonly hash: string;
+}
+
+/** Where an existing event sits, for recognising a retried append. */
+export interface ExistingEvent {
+  readonly streamName: string;
+  readonly revision: number;
+  readonly position: number;
+}
+
+/** What an adapter tells the planner about the store, as seen inside its write transaction. */
+export interface AppendContext {
+  /** The stream's last event, or undefined when the stream does not exist. */
+  head(streamName: string): StreamHead | undefined;
+  /** The stored event with this id, if any. */
+  findEvent(eventId: string): ExistingEvent | undefined;
+  /** The time the store records for this append (ISO 8601, UTC). */
+  readonly recordedAt: string;
+}
+
+/** The planner's verdict: write these events, or the append was already done. */
+export type AppendPlan =
+  | { readonly kind: 'write'; readonly events: readonly PlannedEvent[] }
+  | { readonly kind: 'already-appended'; readonly result: AppendResult };
+
+/**
+ * Validates an append before any I/O: stream name, at least one event, well-formed events and
+ * the size limit. Throws the matching `EventStoreError`.
+ */
+export function prepareAppend(
+  streamName: string,
+  events: readonly NewEvent[],
+  expectedRevision: ExpectedRevision = 'any',
+): PreparedAppend {
+  assertValidStreamName(streamName);
+  if (!Array.isArray(events) || events.length === 0) throw new EmptyAppendError(streamName);
+  assertValidExpectedRevision(streamName, expectedRevision);
+  const seen = new Set<string>();
+  const prepared = events.map((event): PreparedEvent => {
+    if (typeof event.type !== 'string' || event.type.length === 0 || event.type.length > MAX_EVENT_TYPE_LENGTH) {
+      throw new InvalidEventError(streamName, `type must be a string of 1 to ${MAX_EVENT_TYPE_LENGTH} characters`);
+    }
+    if (event.data === null || typeof event.data !== 'object' || Array.isArray(event.data)) {
+      throw new InvalidEventError(streamName, `data of '${event.type}' must be a JSON object`);
+    }
+    if (event.metadata === null || typeof event.metadata !== 'object') {
+      throw new InvalidEventError(streamName, `metadata of '${event.type}' is missing`);
+    }
+    const idSupplied = event.eventId !== undefined;
+    const eventId = idSupplied ? String(event.eventId).toLowerCase() : randomUUID();
+    if (idSupplied && !UUID.test(eventId)) {
+      throw new InvalidEventError(streamName, `eventId '${String(event.eventId)}' is not a UUID`);
+    }
+    if (seen.has(eventId)) {
+      throw new InvalidEventError(streamName, `eventId ${eventId} appears twice in one append`);
+    }
+    seen.add(eventId);
+    const dataJson = JSON.stringify(event.data);
+    const metadataJson = JSON.stringify(event.metadata);
+    const size = Buffer.byteLength(dataJson, 'utf8') + Buffer.byteLength(metadataJson, 'utf8');
+    if (size > MAX_EVENT_BYTES) throw new EventTooLargeError(streamName, event.type, size, MAX_EVENT_BYTES);
+    // Store what JSON kept, so a re-read event hashes to the same value as the one written.
+    const data = JSON.parse(dataJson) as JsonObject;
+    const metadata = JSON.parse(metadataJson) as EventMetadata;
+    return { eventId, idSupplied, type: event.type, data, metadata, dataJson, metadataJson };
+  });
+  return { streamName, expectedRevision, events: prepared };
+}
+
+/**
+ * Decides one append against the store's current state: recognises a retry of events already
+ * stored, checks the expected revision, and chains the new events' hashes onto the stream's.
+ * Pure: the adapter supplies what it read inside its write transaction.
+ */
+export function planAppend(append: PreparedAppend, context: AppendContext): AppendPlan {
+  const { streamName, expectedRevision, events } = append;
+  const retried = findRetry(append, context);
+  if (retried) return { kind: 'already-appended', result: retried };
+
+  const head = context.head(streamName);
+  const actual = head ? head.revision : 'no_stream';
+  const ok =
+    expectedRevision === 'any' ||
+    (expectedRevision === 'no_stream' && head === undefined) ||
+    (expectedRevision === 'stream_exists' && head !== undefined) ||
+    (typeof expectedRevision === 'number' && head?.revision === expectedRevision);
+  if (!ok) throw new WrongExpectedRevisionError(streamName, expectedRevision, actual);
+
+  let revision = head ? head.revision : -1;
+  let prevHash: string | null = head ? head.hash : null;
+  const planned = events.map((event): PlannedEvent => {
+    revision += 1;
+    const fields = {
+      streamName,
+      revision,
+      eventId: event.eventId,
+      type: event.type,
+      data: event.data,
+      metadata: event.metadata,
+      recordedAt: context.recordedAt,
+      prevHash,
+    };
+    const hash = computeEventHash(fields);
+    prevHash = hash;
+    return { ...fields, hash, dataJson: event.dataJson, metadataJson: event.metadataJson };
+  });
+  return { kind: 'write', events: planned };
+}
+
+// A retry is the same ids, in the same order, already stored consecutively in the same stream.
+// Any other overlap with stored ids is a caller error, never silently half-applied.
+function findRetry(append: PreparedAppend, context: AppendContext): AppendResult | undefined {
+  const supplied = append.events.filter((event) => event.idSupplied);
+  if (supplied.length === 0) return undefined;
+  const found = supplied.map((event) => context.findEvent(event.eventId));
+  const firstFound = found.findIndex((existing) => existing !== undefined);
+  if (firstFound === -1) return undefined;
+  const first = found[0];
+  const isRetry =
+    supplied.length === append.events.length &&
+    first !== undefined &&
+    found.every(
+      (existing, index) =>
+        existing !== undefined &&
+        existing.streamName === append.streamName &&
+        existing.revision === first.revision + index,
+    );
+  if (!isRetry) throw new DuplicateEventIdError(append.streamName, supplied[firstFound]!.eventId);
+  const last = found[found.length - 1]!;
+  return { nextRevision: last.revision, position: last.position };
+}
+
+function assertValidExpectedRevision(streamName: string, expected: ExpectedRevision): void {
+  if (expected === 'any' || expected === 'no_stream' || expected === 'stream_exists') return;
+  if (typeof expected !== 'number' || !Number.isSafeInteger(expected) || expected < 0) {
+    throw new InvalidEventError(
+      streamName,
+      `expectedRevision must be 'any', 'no_stream', 'stream_exists' or a revision >= 0, not ${String(expected)}`,
+    );
+  }
+}

@@ -1,0 +1,312 @@
+import { EventEmitter } from 'node:events';
+import { Pool, type PoolClient, type PoolConfig } from 'pg';
+import {
+  type AppendOptions,
+  type AppendResult,
+  type EventMetadata,
+  type EventStore,
+  type EventSubscription,
+  type ExistingEvent,
+  type JsonObject,
+  type NewEvent,
+  type PreparedAppend,
+  type ReadStreamOptions,
+  type RecordedEvent,
+  type StreamHead,
+  EventStoreError,
+  PollingSubscription,
+  StreamNotFoundError,
+  assertValidStreamName,
+  planAppend,
+  prepareAppend,
+} from '../../event-sourcing';
+import { AppendBatcher } from '../shared/append-batcher';
+
+/** Options for `PostgresEventStore`. */
+export interface PostgresEventStoreOptions {
+  /** e.g. `postgres://postgres@127.0.0.1:5432/progress`. */
+  readonly connectionString: string;
+  /** Most pooled connections; default 10. */
+  readonly maxConnections?: number;
+  /** Longest wait before a subscription re-reads without a notification; default 1000 ms. */
+  readonly pollIntervalMs?: number;
+  /** Test seam: runs inside every write transaction just before COMMIT. */
+  readonly beforeCommit?: () => Promise<void>;
+}
+
+interface EventRow {
+  position: string;
+  event_id: string;
+  stream_name: string;
+  revision: string;
+  type: string;
+  data: JsonObject;
+  metadata: EventMetadata;
+  recorded_at: Date;
+  prev_hash: string | null;
+  hash: string;
+}
+
+const NOTIFY_CHANNEL = 'es_events_appended';
+// Any constant works; it only has to be the same for every process creating the schema.
+const SCHEMA_LOCK = 7_264_531;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS es_events (
+  position    BIGINT      PRIMARY KEY,
+  event_id    UUID        NOT NULL UNIQUE,
+  stream_name TEXT        NOT NULL,
+  revision    BIGINT      NOT NULL,
+  type        TEXT        NOT NULL,
+  data        JSON        NOT NULL,
+  metadata    JSON        NOT NULL,
+  recorded_at TIMESTAMPTZ NOT NULL,
+  prev_hash   TEXT,
+  hash        TEXT        NOT NULL,
+  UNIQUE (stream_name, revision)
+);
+CREATE TABLE IF NOT EXISTS es_log_head (
+  id            SMALLINT PRIMARY KEY CHECK (id = 1),
+  last_position BIGINT   NOT NULL
+);
+INSERT INTO es_log_head (id, last_position) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;`;
+
+const COLUMNS =
+  'position, event_id, stream_name, revision, type, data, metadata, recorded_at, prev_hash, hash';
+
+/**
+ * PostgreSQL event store.
+ *
+ * The problem every PostgreSQL event store meets: a sequence hands out positions when rows are
+ * inserted, not when they commit, so a reader can see position 11 while 10 is still in flight
+ * and, checkpointing past it, skip 10 for ever. Marten's daemon waits for gaps to close (and
+ * after a timeout skips them); Emmett orders by transaction id and reads only below
+ * `pg_snapshot_xmin`. Here every write transaction first locks the single `es_log_head` row and
+ * takes its positions from it, so positions are handed out in commit order and gap-free (a
+ * rolled-back transaction rolls its positions back too): a reader that sees position n has
+ * already been able to see everything before n. The price is that writers commit one at a
+ * time; group commit (many appends per transaction) recovers the throughput.
+ */
+export class PostgresEventStore implements EventStore {
+  private readonly pool: Pool;
+  private readonly batcher: AppendBatcher;
+  private readonly appended = new EventEmitter();
+  private readonly ready: Promise<void>;
+  private listener: Promise<PoolClient | undefined> | undefined;
+  private closed = false;
+
+  constructor(private readonly options: PostgresEventStoreOptions) {
+    const config: PoolConfig = { connectionString: options.connectionString, max: options.maxConnections ?? 10 };
+    this.pool = new Pool(config);
+    // An idle client that loses its connection must not crash the process; the next query reconnects.
+    this.pool.on('error', () => undefined);
+    this.ready = this.createSchema();
+    this.ready.catch(() => undefined);
+    this.batcher = new AppendBatcher((batch) => this.writeBatch(batch));
+    this.appended.setMaxListeners(0);
+  }
+
+  async append(streamName: string, events: readonly NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
+    const prepared = prepareAppend(streamName, events, options.expectedRevision);
+    await this.ready;
+    return this.batcher.enqueue(prepared);
+  }
+
+  async readStream(streamName: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    assertValidStreamName(streamName);
+    await this.ready;
+    const backwards = options.direction === 'backwards';
+    const from = options.fromRevision ?? (backwards ? Number.MAX_SAFE_INTEGER : 0);
+    const { rows } = await this.pool.query<EventRow>(
+      `SELECT ${COLUMNS} FROM es_events WHERE stream_name = $1 AND revision ${backwards ? '<=' : '>='} $2
+       ORDER BY revision ${backwards ? 'DESC' : 'ASC'} LIMIT $3`,
+      [streamName, from, options.maxCount ?? null],
+    );
+    if (rows.length === 0) {
+      const exists = await this.pool.query('SELECT 1 FROM es_events WHERE stream_name = $1 LIMIT 1', [streamName]);
+      if (exists.rowCount === 0) throw new StreamNotFoundError(streamName);
+    }
+    return rows.map(toRecordedEvent);
+  }
+
+  async readAll(afterPosition: number, maxCount: number): Promise<RecordedEvent[]> {
+    await this.ready;
+    const { rows } = await this.pool.query<EventRow>(
+      `SELECT ${COLUMNS} FROM es_events WHERE position > $1 ORDER BY position LIMIT $2`,
+      [afterPosition, maxCount],
+    );
+    return rows.map(toRecordedEvent);
+  }
+
+  subscribeToAll(afterPosition: number): EventSubscription {
+    void this.listen();
+    return new PollingSubscription(
+      {
+        readAll: (after, max) => this.readAll(after, max),
+        onAppended: (listener) => {
+          this.appended.on('appended', listener);
+          return () => this.appended.off('appended', listener);
+        },
+      },
+      afterPosition,
+      { pollIntervalMs: this.options.pollIntervalMs ?? 1000 },
+    );
+  }
+
+  async ping(): Promise<void> {
+    await this.ready;
+    await this.pool.query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.batcher.close();
+    this.appended.emit('appended');
+    this.appended.removeAllListeners();
+    const listener = await this.listener;
+    listener?.release(true);
+    await this.pool.end();
+  }
+
+  private async createSchema(): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      // Two processes starting at once would race on CREATE TABLE IF NOT EXISTS.
+      await client.query('SELECT pg_advisory_lock($1)', [SCHEMA_LOCK]);
+      await client.query(SCHEMA);
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [SCHEMA_LOCK]).catch(() => undefined);
+      client.release();
+    }
+  }
+
+  // Appends in this process wake subscribers directly; LISTEN brings news from other processes.
+  private listen(): Promise<PoolClient | undefined> {
+    this.listener ??= (async () => {
+      try {
+        const client = await this.pool.connect();
+        client.on('notification', () => this.appended.emit('appended'));
+        await client.query(`LISTEN ${NOTIFY_CHANNEL}`);
+        return client;
+      } catch {
+        // Polling still delivers everything, only later.
+        return undefined;
+      }
+    })();
+    return this.listener;
+  }
+
+  private async writeBatch(batch: readonly PreparedAppend[]): Promise<Array<AppendResult | Error>> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      // The lock that orders all writers: positions are taken from this row, in commit order.
+      const head = await client.query<{ last_position: string }>(
+        'SELECT last_position FROM es_log_head WHERE id = 1 FOR UPDATE',
+      );
+      let position = Number(head.rows[0]!.last_position);
+      const recordedAt = new Date().toISOString();
+      const heads = await this.readHeads(client, batch);
+      const existing = await this.readExisting(client, batch);
+
+      const rows: unknown[][] = [[], [], [], [], [], [], [], [], [], []];
+      const outcomes = batch.map((append): AppendResult | Error => {
+        try {
+          const plan = planAppend(append, {
+            recordedAt,
+            head: (streamName) => heads.get(streamName),
+            findEvent: (eventId) => existing.get(eventId),
+          });
+          if (plan.kind === 'already-appended') return plan.result;
+          for (const event of plan.events) {
+            position += 1;
+            const values = [
+              position,
+              event.eventId,
+              event.streamName,
+              event.revision,
+              event.type,
+              event.dataJson,
+              event.metadataJson,
+              event.recordedAt,
+              event.prevHash,
+              event.hash,
+            ];
+            values.forEach((value, column) => rows[column]!.push(value));
+            existing.set(event.eventId, { streamName: event.streamName, revision: event.revision, position });
+          }
+          const last = plan.events[plan.events.length - 1]!;
+          heads.set(append.streamName, { revision: last.revision, hash: last.hash });
+          return { nextRevision: last.revision, position };
+        } catch (error) {
+          if (error instanceof EventStoreError) return error;
+          throw error;
+        }
+      });
+
+      if (rows[0]!.length > 0) {
+        await client.query(
+          `INSERT INTO es_events (${COLUMNS})
+           SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[],
+                                $6::json[], $7::json[], $8::timestamptz[], $9::text[], $10::text[])`,
+          rows,
+        );
+        await client.query('UPDATE es_log_head SET last_position = $1 WHERE id = 1', [position]);
+        await client.query('SELECT pg_notify($1, $2)', [NOTIFY_CHANNEL, String(position)]);
+      }
+      await this.options.beforeCommit?.();
+      await client.query('COMMIT');
+      this.appended.emit('appended');
+      return outcomes;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  private async readHeads(client: PoolClient, batch: readonly PreparedAppend[]): Promise<Map<string, StreamHead>> {
+    const names = [...new Set(batch.map((append) => append.streamName))];
+    const { rows } = await client.query<{ name: string; revision: string; hash: string }>(
+      `SELECT s.name, e.revision, e.hash
+         FROM unnest($1::text[]) AS s(name)
+         CROSS JOIN LATERAL (
+           SELECT revision, hash FROM es_events WHERE stream_name = s.name ORDER BY revision DESC LIMIT 1
+         ) AS e`,
+      [names],
+    );
+    return new Map(rows.map((row) => [row.name, { revision: Number(row.revision), hash: row.hash }]));
+  }
+
+  private async readExisting(client: PoolClient, batch: readonly PreparedAppend[]): Promise<Map<string, ExistingEvent>> {
+    const ids = batch.flatMap((append) => append.events.filter((event) => event.idSupplied).map((event) => event.eventId));
+    if (ids.length === 0) return new Map();
+    const { rows } = await client.query<{ event_id: string; stream_name: string; revision: string; position: string }>(
+      'SELECT event_id, stream_name, revision, position FROM es_events WHERE event_id = ANY($1::uuid[])',
+      [ids],
+    );
+    return new Map(
+      rows.map((row) => [
+        row.event_id,
+        { streamName: row.stream_name, revision: Number(row.revision), position: Number(row.position) },
+      ]),
+    );
+  }
+}
+
+function toRecordedEvent(row: EventRow): RecordedEvent {
+  return {
+    eventId: row.event_id,
+    streamName: row.stream_name,
+    revision: Number(row.revision),
+    position: Number(row.position),
+    type: row.type,
+    data: row.data,
+    metadata: row.metadata,
+    recordedAt: row.recorded_at.toISOString(),
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}
