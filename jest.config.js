@@ -16,7 +16,9 @@ module.exports = {
   roots: ['<rootDir>/src', '<rootDir>/test'],
   testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts', '**/*.contract-spec.ts'],
   transform: { '^.+\\.(t|j|mj)sx?$': ['@swc/jest', swc] },
-  transformIgnorePatterns: [],
+  // Everything is compiled except google-protobuf (used by @eventstore/db-client), whose UMD
+  // wrapper relies on a top-level `this` that the CommonJS transform would break.
+  transformIgnorePatterns: ['/node_modules/google-protobuf/'],
   moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
   globalSetup: '<rootDir>/test/global-setup.ts',
   globalTeardown: '<rootDir>/test/global-teardown.ts',

@@ -1,0 +1,29 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqliteEventStore } from '../../src/stores/sqlite/sqlite-event-store';
+import { describeEventStoreContract } from './event-store.contract';
+
+describeEventStoreContract(
+  'sqlite',
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'es-contract-'));
+    const fileName = join(dir, 'events.sqlite');
+    const open = () => new SqliteEventStore({ fileName, pollIntervalMs: 50 });
+    const store = open();
+    const others: SqliteEventStore[] = [];
+    return {
+      store,
+      openAnother: async () => {
+        const other = open();
+        others.push(other);
+        return other;
+      },
+      dispose: async () => {
+        await Promise.all([store, ...others].map((s) => s.close()));
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  },
+  { gapFreePositions: true, streamReadsKnowPositions: true },
+);
