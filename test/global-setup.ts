@@ -14,6 +14,7 @@ export default async function globalSetup(): Promise<void> {
     throw new Error(
       `PostgreSQL is needed for the tests and did not answer at ${admin} (${(error as Error).message}). ` +
         `Start it (pg_ctlcluster 15 main start) or set TEST_POSTGRES_URL.`,
+      { cause: error },
     );
   }
   await client.query(`CREATE DATABASE ${name}`);

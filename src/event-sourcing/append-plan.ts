@@ -85,12 +85,19 @@ export function prepareAppend(
   expectedRevision: ExpectedRevision = 'any',
 ): PreparedAppend {
   assertValidStreamName(streamName);
-  if (!Array.isArray(events) || events.length === 0) throw new EmptyAppendError(streamName);
+  if (events.length === 0) throw new EmptyAppendError(streamName);
   assertValidExpectedRevision(streamName, expectedRevision);
   const seen = new Set<string>();
   const prepared = events.map((event): PreparedEvent => {
-    if (typeof event.type !== 'string' || event.type.length === 0 || event.type.length > MAX_EVENT_TYPE_LENGTH) {
-      throw new InvalidEventError(streamName, `type must be a string of 1 to ${MAX_EVENT_TYPE_LENGTH} characters`);
+    if (
+      typeof event.type !== 'string' ||
+      event.type.length === 0 ||
+      event.type.length > MAX_EVENT_TYPE_LENGTH
+    ) {
+      throw new InvalidEventError(
+        streamName,
+        `type must be a string of 1 to ${MAX_EVENT_TYPE_LENGTH} characters`,
+      );
     }
     if (event.data === null || typeof event.data !== 'object' || Array.isArray(event.data)) {
       throw new InvalidEventError(streamName, `data of '${event.type}' must be a JSON object`);
@@ -110,7 +117,8 @@ export function prepareAppend(
     const dataJson = JSON.stringify(event.data);
     const metadataJson = JSON.stringify(event.metadata);
     const size = Buffer.byteLength(dataJson, 'utf8') + Buffer.byteLength(metadataJson, 'utf8');
-    if (size > MAX_EVENT_BYTES) throw new EventTooLargeError(streamName, event.type, size, MAX_EVENT_BYTES);
+    if (size > MAX_EVENT_BYTES)
+      throw new EventTooLargeError(streamName, event.type, size, MAX_EVENT_BYTES);
     // Store what JSON kept, so a re-read event hashes to the same value as the one written.
     const data = JSON.parse(dataJson) as JsonObject;
     const metadata = JSON.parse(metadataJson) as EventMetadata;

@@ -1,6 +1,10 @@
 import type { DomainEvent, EventMetadata, RecordedEvent } from './event';
 import type { AppendResult, EventStore, ExpectedRevision } from './event-store';
-import { ConcurrencyConflictError, StreamNotFoundError, WrongExpectedRevisionError } from './errors';
+import {
+  ConcurrencyConflictError,
+  StreamNotFoundError,
+  WrongExpectedRevisionError,
+} from './errors';
 
 /**
  * A consistency boundary as three pure functions: what state looks like before any event,
@@ -85,7 +89,8 @@ export async function handleCommand<Command, Event extends DomainEvent, State>(
       );
     } catch (error) {
       if (error instanceof WrongExpectedRevisionError && attempt <= maxRetries) continue;
-      if (error instanceof WrongExpectedRevisionError) throw new ConcurrencyConflictError(streamName, attempt);
+      if (error instanceof WrongExpectedRevisionError)
+        throw new ConcurrencyConflictError(streamName, attempt);
       throw error;
     }
     const state = events.reduce(decider.evolve, current);

@@ -47,7 +47,11 @@ export interface EventStore {
    * Re-appending events whose caller-chosen `eventId`s are already stored, in the same order
    * in the same stream, is idempotent: the first result is returned and nothing is written.
    */
-  append(streamName: string, events: readonly NewEvent[], options?: AppendOptions): Promise<AppendResult>;
+  append(
+    streamName: string,
+    events: readonly NewEvent[],
+    options?: AppendOptions,
+  ): Promise<AppendResult>;
 
   /** Reads one stream; throws `StreamNotFoundError` when the stream has no events. */
   readStream(streamName: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;

@@ -1,5 +1,6 @@
 /** A JSON value, as stored: events are the storage schema, so they hold plain JSON only. */
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type JsonValue =
+  null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
 /** A JSON object: the shape of every event's `data`. */
 export type JsonObject = { [key: string]: JsonValue };

@@ -48,7 +48,10 @@ async function collect(
   const iterator = subscription[Symbol.asyncIterator]();
   while (events.length < count) {
     const next = await withTimeout(iterator.next(), deadline - Date.now());
-    if (next === 'timeout') throw new Error(`subscription delivered ${events.length} of ${count} events in ${timeoutMs} ms`);
+    if (next === 'timeout')
+      throw new Error(
+        `subscription delivered ${events.length} of ${count} events in ${timeoutMs} ms`,
+      );
     if (next.done) break;
     if (!streams || streams.has(next.value.streamName)) events.push(next.value);
   }
@@ -67,7 +70,10 @@ async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | 'tim
   }
 }
 
-async function allEvents(store: EventStore, streams?: ReadonlySet<string>): Promise<RecordedEvent[]> {
+async function allEvents(
+  store: EventStore,
+  streams?: ReadonlySet<string>,
+): Promise<RecordedEvent[]> {
   const events: RecordedEvent[] = [];
   let after = 0;
   for (;;) {
@@ -127,14 +133,33 @@ export function describeEventStoreContract(
 
       it('reads forwards, backwards, from a revision and up to a count', async () => {
         const stream = uniqueStream();
-        await store.append(stream, [0, 1, 2, 3, 4].map((n) => testEvent('Counted', { n })));
+        await store.append(
+          stream,
+          [0, 1, 2, 3, 4].map((n) => testEvent('Counted', { n })),
+        );
         const revisions = (events: RecordedEvent[]) => events.map((event) => event.revision);
         expect(revisions(await store.readStream(stream))).toEqual([0, 1, 2, 3, 4]);
-        expect((await store.readStream(stream)).map((event) => event.data.n)).toEqual([0, 1, 2, 3, 4]);
-        expect(revisions(await store.readStream(stream, { direction: 'backwards' }))).toEqual([4, 3, 2, 1, 0]);
-        expect(revisions(await store.readStream(stream, { fromRevision: 2, maxCount: 2 }))).toEqual([2, 3]);
-        expect(revisions(await store.readStream(stream, { direction: 'backwards', fromRevision: 3, maxCount: 2 }))).toEqual([3, 2]);
-        expect(revisions(await store.readStream(stream, { direction: 'backwards', maxCount: 1 }))).toEqual([4]);
+        expect((await store.readStream(stream)).map((event) => event.data.n)).toEqual([
+          0, 1, 2, 3, 4,
+        ]);
+        expect(revisions(await store.readStream(stream, { direction: 'backwards' }))).toEqual([
+          4, 3, 2, 1, 0,
+        ]);
+        expect(revisions(await store.readStream(stream, { fromRevision: 2, maxCount: 2 }))).toEqual(
+          [2, 3],
+        );
+        expect(
+          revisions(
+            await store.readStream(stream, {
+              direction: 'backwards',
+              fromRevision: 3,
+              maxCount: 2,
+            }),
+          ),
+        ).toEqual([3, 2]);
+        expect(
+          revisions(await store.readStream(stream, { direction: 'backwards', maxCount: 1 })),
+        ).toEqual([4]);
         expect(await store.readStream(stream, { fromRevision: 5 })).toEqual([]);
       });
 
@@ -148,34 +173,57 @@ export function describeEventStoreContract(
       it('no_stream: succeeds on a new stream, fails once it exists', async () => {
         const stream = uniqueStream();
         await store.append(stream, [testEvent()], { expectedRevision: 'no_stream' });
-        const error = await expectCode(store.append(stream, [testEvent()], { expectedRevision: 'no_stream' }), 'WRONG_EXPECTED_REVISION');
+        const error = await expectCode(
+          store.append(stream, [testEvent()], { expectedRevision: 'no_stream' }),
+          'WRONG_EXPECTED_REVISION',
+        );
         expect(error).toMatchObject({ streamName: stream, expected: 'no_stream', actual: 0 });
         expect(await store.readStream(stream)).toHaveLength(1);
       });
 
       it('stream_exists: fails on a new stream, succeeds once it exists', async () => {
         const stream = uniqueStream();
-        const error = await expectCode(store.append(stream, [testEvent()], { expectedRevision: 'stream_exists' }), 'WRONG_EXPECTED_REVISION');
+        const error = await expectCode(
+          store.append(stream, [testEvent()], { expectedRevision: 'stream_exists' }),
+          'WRONG_EXPECTED_REVISION',
+        );
         expect(error).toMatchObject({ actual: 'no_stream' });
         await expectCode(store.readStream(stream), 'STREAM_NOT_FOUND');
         await store.append(stream, [testEvent()]);
-        const result = await store.append(stream, [testEvent()], { expectedRevision: 'stream_exists' });
+        const result = await store.append(stream, [testEvent()], {
+          expectedRevision: 'stream_exists',
+        });
         expect(result.nextRevision).toBe(1);
       });
 
       it('a revision: succeeds at the current one, fails when stale or ahead', async () => {
         const stream = uniqueStream();
         await store.append(stream, [testEvent(), testEvent()], { expectedRevision: 'no_stream' });
-        expect((await store.append(stream, [testEvent()], { expectedRevision: 1 })).nextRevision).toBe(2);
-        expect(await expectCode(store.append(stream, [testEvent()], { expectedRevision: 1 }), 'WRONG_EXPECTED_REVISION')).toMatchObject({ expected: 1, actual: 2 });
-        await expectCode(store.append(stream, [testEvent()], { expectedRevision: 7 }), 'WRONG_EXPECTED_REVISION');
-        await expectCode(store.append(uniqueStream(), [testEvent()], { expectedRevision: 0 }), 'WRONG_EXPECTED_REVISION');
+        expect(
+          (await store.append(stream, [testEvent()], { expectedRevision: 1 })).nextRevision,
+        ).toBe(2);
+        expect(
+          await expectCode(
+            store.append(stream, [testEvent()], { expectedRevision: 1 }),
+            'WRONG_EXPECTED_REVISION',
+          ),
+        ).toMatchObject({ expected: 1, actual: 2 });
+        await expectCode(
+          store.append(stream, [testEvent()], { expectedRevision: 7 }),
+          'WRONG_EXPECTED_REVISION',
+        );
+        await expectCode(
+          store.append(uniqueStream(), [testEvent()], { expectedRevision: 0 }),
+          'WRONG_EXPECTED_REVISION',
+        );
         expect(await store.readStream(stream)).toHaveLength(3);
       });
 
       it('any: appends whatever the stream holds', async () => {
         const stream = uniqueStream();
-        expect((await store.append(stream, [testEvent()], { expectedRevision: 'any' })).nextRevision).toBe(0);
+        expect(
+          (await store.append(stream, [testEvent()], { expectedRevision: 'any' })).nextRevision,
+        ).toBe(0);
         expect((await store.append(stream, [testEvent()])).nextRevision).toBe(1);
       });
 
@@ -192,9 +240,13 @@ export function describeEventStoreContract(
         );
         const outcomes = await Promise.allSettled(attempts);
         const won = outcomes.filter((outcome) => outcome.status === 'fulfilled');
-        const lost = outcomes.filter((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+        const lost = outcomes.filter(
+          (outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected',
+        );
         expect(won).toHaveLength(1);
-        expect(lost.map((outcome) => (outcome.reason as EventStoreError).code)).toEqual(Array(19).fill('WRONG_EXPECTED_REVISION'));
+        expect(lost.map((outcome) => (outcome.reason as EventStoreError).code)).toEqual(
+          Array(19).fill('WRONG_EXPECTED_REVISION'),
+        );
         const events = await store.readStream(stream);
         expect(events).toHaveLength(3);
         expect(events[1]!.data.writer).toBe(events[2]!.data.writer);
@@ -206,18 +258,32 @@ export function describeEventStoreContract(
     describe('global log', () => {
       it('orders every event by a strictly increasing position, in append order', async () => {
         const streams = [uniqueStream(), uniqueStream(), uniqueStream()];
-        for (let i = 0; i < 12; i += 1) await store.append(streams[i % 3]!, [testEvent('Step', { i })]);
-        await store.append(streams[0]!, [testEvent('Step', { i: 12 }), testEvent('Step', { i: 13 })]);
+        for (let i = 0; i < 12; i += 1)
+          await store.append(streams[i % 3]!, [testEvent('Step', { i })]);
+        await store.append(streams[0]!, [
+          testEvent('Step', { i: 12 }),
+          testEvent('Step', { i: 13 }),
+        ]);
         const events = await allEvents(store, new Set(streams));
-        expect(events.map((event) => event.data.i)).toEqual(Array.from({ length: 14 }, (_, i) => i));
-        for (let i = 1; i < events.length; i += 1) expect(events[i]!.position).toBeGreaterThan(events[i - 1]!.position);
-        if (features.gapFreePositions) expect(events.map((event) => event.position)).toEqual(Array.from({ length: 14 }, (_, i) => i + 1));
+        expect(events.map((event) => event.data.i)).toEqual(
+          Array.from({ length: 14 }, (_, i) => i),
+        );
+        for (let i = 1; i < events.length; i += 1)
+          expect(events[i]!.position).toBeGreaterThan(events[i - 1]!.position);
+        if (features.gapFreePositions)
+          expect(events.map((event) => event.position)).toEqual(
+            Array.from({ length: 14 }, (_, i) => i + 1),
+          );
       });
 
       it('pages by position without gaps or repeats, also under concurrent appends', async () => {
         const other = await subject.openAnother();
         const streams = Array.from({ length: 60 }, () => uniqueStream());
-        await Promise.all(streams.map((stream, i) => (i % 2 ? store : other).append(stream, [testEvent('Paged', { i })])));
+        await Promise.all(
+          streams.map((stream, i) =>
+            (i % 2 ? store : other).append(stream, [testEvent('Paged', { i })]),
+          ),
+        );
         const ours = new Set(streams);
         const pages: RecordedEvent[] = [];
         let after = 0;
@@ -259,7 +325,10 @@ export function describeEventStoreContract(
         const stream = uniqueStream();
         const id = randomUUID();
         await store.append(stream, [testEvent('A', {}, id)]);
-        await expectCode(store.append(stream, [testEvent('B', {}, randomUUID()), testEvent('A', {}, id)]), 'DUPLICATE_EVENT_ID');
+        await expectCode(
+          store.append(stream, [testEvent('B', {}, randomUUID()), testEvent('A', {}, id)]),
+          'DUPLICATE_EVENT_ID',
+        );
         expect(await store.readStream(stream)).toHaveLength(1);
       });
     });
@@ -272,13 +341,19 @@ export function describeEventStoreContract(
         const subscription = store.subscribeToAll(0);
         const received = collect(subscription, 75, new Set([stream]));
         for (let i = 25; i < 75; i += 5) {
-          await writer.append(stream, [0, 1, 2, 3, 4].map((k) => testEvent('Tick', { i: i + k })));
+          await writer.append(
+            stream,
+            [0, 1, 2, 3, 4].map((k) => testEvent('Tick', { i: i + k })),
+          );
           await new Promise((resolve) => setTimeout(resolve, 5));
         }
         const events = await received;
         await subscription.close();
-        expect(events.map((event) => event.data.i)).toEqual(Array.from({ length: 75 }, (_, i) => i));
-        for (let i = 1; i < events.length; i += 1) expect(events[i]!.position).toBeGreaterThan(events[i - 1]!.position);
+        expect(events.map((event) => event.data.i)).toEqual(
+          Array.from({ length: 75 }, (_, i) => i),
+        );
+        for (let i = 1; i < events.length; i += 1)
+          expect(events[i]!.position).toBeGreaterThan(events[i - 1]!.position);
         await writer.close();
       });
 
@@ -315,7 +390,8 @@ export function describeEventStoreContract(
         await store.append(stream, [testEvent('C')]);
         const events = await store.readStream(stream);
         expect(events[0]!.prevHash).toBeNull();
-        for (let i = 1; i < events.length; i += 1) expect(events[i]!.prevHash).toBe(events[i - 1]!.hash);
+        for (let i = 1; i < events.length; i += 1)
+          expect(events[i]!.prevHash).toBe(events[i - 1]!.hash);
         for (const event of events) expect(computeEventHash(event)).toBe(event.hash);
         expect(new Set(events.map((event) => event.hash)).size).toBe(3);
       });
@@ -328,7 +404,7 @@ export function describeEventStoreContract(
           fullName: '李伟',
           institution: '中国科学院 — 宁波材料技术与工程研究所',
           note: 'emoji 🧲🔬, combining é, RTL مرحبا, NUL \u0000 and line\u2028separator',
-          '键': ['稀土', 'Ω', '\ud83d\ude00'],
+          键: ['稀土', 'Ω', '\ud83d\ude00'],
         };
         await store.append(stream, [testEvent('Unicode', data)]);
         const [event] = await store.readStream(stream);
@@ -341,7 +417,10 @@ export function describeEventStoreContract(
         const big = { blob: 'x'.repeat(1024 * 1024) };
         await store.append(stream, [testEvent('Big', big)]);
         expect((await store.readStream(stream))[0]!.data.blob).toHaveLength(1024 * 1024);
-        const error = await expectCode(store.append(stream, [testEvent('Huge', { blob: 'y'.repeat(MAX_EVENT_BYTES) })]), 'EVENT_TOO_LARGE');
+        const error = await expectCode(
+          store.append(stream, [testEvent('Huge', { blob: 'y'.repeat(MAX_EVENT_BYTES) })]),
+          'EVENT_TOO_LARGE',
+        );
         expect(error.message).toContain(`limit is ${MAX_EVENT_BYTES} bytes`);
         expect(await store.readStream(stream)).toHaveLength(1);
       });
@@ -363,10 +442,19 @@ export function describeEventStoreContract(
       });
 
       it('INVALID_EVENT for an id that is not a UUID, a repeated id, or a bad expected revision', async () => {
-        await expectCode(store.append(uniqueStream(), [testEvent('A', {}, 'not-a-uuid')]), 'INVALID_EVENT');
+        await expectCode(
+          store.append(uniqueStream(), [testEvent('A', {}, 'not-a-uuid')]),
+          'INVALID_EVENT',
+        );
         const id = randomUUID();
-        await expectCode(store.append(uniqueStream(), [testEvent('A', {}, id), testEvent('B', {}, id)]), 'INVALID_EVENT');
-        await expectCode(store.append(uniqueStream(), [testEvent()], { expectedRevision: -1 }), 'INVALID_EVENT');
+        await expectCode(
+          store.append(uniqueStream(), [testEvent('A', {}, id), testEvent('B', {}, id)]),
+          'INVALID_EVENT',
+        );
+        await expectCode(
+          store.append(uniqueStream(), [testEvent()], { expectedRevision: -1 }),
+          'INVALID_EVENT',
+        );
       });
 
       it('leaves the log unchanged after every rejected append', async () => {

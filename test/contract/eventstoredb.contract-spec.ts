@@ -9,26 +9,27 @@ if (connectionString) {
   // events of earlier tests too, so this suite wants a throw-away server (docker-compose.yml).
   describeEventStoreContract(
     'eventstoredb',
-    async () => {
+    () => {
       const open = () => new EventStoreDbEventStore({ connectionString });
       const store = open();
       const others: EventStoreDbEventStore[] = [];
-      return {
+      return Promise.resolve({
         store,
-        openAnother: async () => {
+        openAnother: () => {
           const other = open();
           others.push(other);
-          return other;
+          return Promise.resolve(other);
         },
         dispose: async () => {
           await Promise.all([store, ...others].map((s) => s.close()));
         },
-      };
+      });
     },
     { gapFreePositions: false, streamReadsKnowPositions: false },
   );
 } else {
   describe('EventStore contract: eventstoredb', () => {
-    it.skip('SKIPPED: set EVENTSTORE_CONNECTION_STRING (e.g. esdb://localhost:2113?tls=false) to run it', () => undefined);
+    it.skip('SKIPPED: set EVENTSTORE_CONNECTION_STRING (e.g. esdb://localhost:2113?tls=false) to run it', () =>
+      undefined);
   });
 }

@@ -6,24 +6,24 @@ import { describeEventStoreContract } from './event-store.contract';
 
 describeEventStoreContract(
   'sqlite',
-  async () => {
+  () => {
     const dir = mkdtempSync(join(tmpdir(), 'es-contract-'));
     const fileName = join(dir, 'events.sqlite');
     const open = () => new SqliteEventStore({ fileName, pollIntervalMs: 50 });
     const store = open();
     const others: SqliteEventStore[] = [];
-    return {
+    return Promise.resolve({
       store,
-      openAnother: async () => {
+      openAnother: () => {
         const other = open();
         others.push(other);
-        return other;
+        return Promise.resolve(other);
       },
       dispose: async () => {
         await Promise.all([store, ...others].map((s) => s.close()));
         rmSync(dir, { recursive: true, force: true });
       },
-    };
+    });
   },
   { gapFreePositions: true, streamReadsKnowPositions: true },
 );

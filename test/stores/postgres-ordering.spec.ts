@@ -9,7 +9,11 @@ describe('PostgresEventStore: a late commit is never skipped', () => {
   let connectionString: string;
   const stores: PostgresEventStore[] = [];
   const open = (beforeCommit?: () => Promise<void>) => {
-    const store = new PostgresEventStore({ connectionString, pollIntervalMs: 50, ...(beforeCommit ? { beforeCommit } : {}) });
+    const store = new PostgresEventStore({
+      connectionString,
+      pollIntervalMs: 50,
+      ...(beforeCommit ? { beforeCommit } : {}),
+    });
     stores.push(store);
     return store;
   };
@@ -38,10 +42,12 @@ describe('PostgresEventStore: a late commit is never skipped', () => {
     const slowAppend = slow.append(uniqueStream('slow'), [testEvent('SlowCommitted')]);
     await new Promise((resolve) => setTimeout(resolve, 100));
     let fastDone = false;
-    const fastAppend = fast.append(uniqueStream('fast'), [testEvent('FastCommitted')]).then((result) => {
-      fastDone = true;
-      return result;
-    });
+    const fastAppend = fast
+      .append(uniqueStream('fast'), [testEvent('FastCommitted')])
+      .then((result) => {
+        fastDone = true;
+        return result;
+      });
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(fastDone).toBe(false);
     expect(await reader.readAll(0, 10)).toEqual([]);
@@ -67,7 +73,8 @@ describe('PostgresEventStore: a late commit is never skipped', () => {
   });
 
   it('delivers every event once, in position order, while four writers commit with random delays', async () => {
-    const jitter = () => new Promise<void>((resolve) => setTimeout(resolve, Math.floor(Math.random() * 4)));
+    const jitter = () =>
+      new Promise<void>((resolve) => setTimeout(resolve, Math.floor(Math.random() * 4)));
     const writers = [open(jitter), open(jitter), open(jitter), open(jitter)];
     const reader = open();
     await reader.ping();
@@ -89,18 +96,23 @@ describe('PostgresEventStore: a late commit is never skipped', () => {
     );
     await consuming;
     await subscription.close();
-    expect(received.map((event) => event.position)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+    expect(received.map((event) => event.position)).toEqual(
+      Array.from({ length: total }, (_, i) => i + 1),
+    );
   });
 
   it('rolls positions back with a failed transaction, leaving no gap', async () => {
     let failOnce = true;
-    const store = open(async () => {
+    const store = open(() => {
       if (failOnce) {
         failOnce = false;
-        throw new Error('connection lost before commit');
+        return Promise.reject(new Error('connection lost before commit'));
       }
+      return Promise.resolve();
     });
-    await expect(store.append(uniqueStream(), [testEvent('Lost')])).rejects.toThrow('connection lost before commit');
+    await expect(store.append(uniqueStream(), [testEvent('Lost')])).rejects.toThrow(
+      'connection lost before commit',
+    );
     const result = await store.append(uniqueStream(), [testEvent('Kept')]);
     expect(result.position).toBe(1);
     expect((await store.readAll(0, 10)).map((event) => event.type)).toEqual(['Kept']);

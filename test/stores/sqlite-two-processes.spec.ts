@@ -19,11 +19,25 @@ describe('SqliteEventStore: two processes on one file', () => {
     const fileName = join(dir, 'events.sqlite');
     const rounds = 150;
     const contender = (label: string) =>
-      run(process.execPath, ['-r', '@swc-node/register', join(__dirname, '../support/sqlite-contender.ts'), fileName, 'contested-1', String(rounds), label], {
-        cwd: join(__dirname, '../..'),
-      });
+      run(
+        process.execPath,
+        [
+          '-r',
+          '@swc-node/register',
+          join(__dirname, '../support/sqlite-contender.ts'),
+          fileName,
+          'contested-1',
+          String(rounds),
+          label,
+        ],
+        {
+          cwd: join(__dirname, '../..'),
+        },
+      );
     const [a, b] = await Promise.all([contender('alpha'), contender('beta')]);
-    const results = [a, b].map((output) => JSON.parse(output.stdout) as { wins: number; conflicts: number });
+    const results = [a, b].map(
+      (output) => JSON.parse(output.stdout) as { wins: number; conflicts: number },
+    );
 
     const store = new SqliteEventStore({ fileName });
     try {
@@ -32,14 +46,18 @@ describe('SqliteEventStore: two processes on one file', () => {
       expect(results[0]!.wins + results[0]!.conflicts).toBe(rounds);
       expect(results[1]!.wins + results[1]!.conflicts).toBe(rounds);
       expect(contested).toHaveLength(wins);
-      expect(contested.map((event) => event.revision)).toEqual(Array.from({ length: wins }, (_, i) => i));
+      expect(contested.map((event) => event.revision)).toEqual(
+        Array.from({ length: wins }, (_, i) => i),
+      );
       contested.forEach((event, i) => {
         expect(event.prevHash).toBe(i === 0 ? null : contested[i - 1]!.hash);
         expect(computeEventHash(event)).toBe(event.hash);
       });
       const all = await store.readAll(0, 10_000);
       expect(all).toHaveLength(wins + 2 * rounds);
-      expect(all.map((event) => event.position)).toEqual(Array.from({ length: all.length }, (_, i) => i + 1));
+      expect(all.map((event) => event.position)).toEqual(
+        Array.from({ length: all.length }, (_, i) => i + 1),
+      );
     } finally {
       await store.close();
     }

@@ -2,7 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { JsonObject, NewEvent } from '../../src/event-sourcing';
 
 /** A well-formed event for tests. */
-export function testEvent(type = 'SomethingHappened', data: JsonObject = { n: 1 }, eventId?: string): NewEvent {
+export function testEvent(
+  type = 'SomethingHappened',
+  data: JsonObject = { n: 1 },
+  eventId?: string,
+): NewEvent {
   return {
     type,
     data,

@@ -4,7 +4,10 @@ import { Client } from 'pg';
 /** The run's fresh database (made by global-setup). */
 export function testDatabaseUrl(): string {
   const url = process.env.TEST_DATABASE_URL;
-  if (!url) throw new Error('TEST_DATABASE_URL is not set: run the tests through jest (global-setup makes the database).');
+  if (!url)
+    throw new Error(
+      'TEST_DATABASE_URL is not set: run the tests through jest (global-setup makes the database).',
+    );
   return url;
 }
 

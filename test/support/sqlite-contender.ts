@@ -5,12 +5,19 @@ import { WrongExpectedRevisionError } from '../../src/event-sourcing';
 import { testEvent } from './events';
 
 async function main(): Promise<void> {
-  const [fileName, stream, rounds, label] = process.argv.slice(2) as [string, string, string, string];
+  const [fileName, stream, rounds, label] = process.argv.slice(2) as [
+    string,
+    string,
+    string,
+    string,
+  ];
   const store = new SqliteEventStore({ fileName });
   let wins = 0;
   let conflicts = 0;
   for (let round = 0; round < Number(rounds); round += 1) {
-    const head = await store.readStream(stream, { direction: 'backwards', maxCount: 1 }).catch(() => []);
+    const head = await store
+      .readStream(stream, { direction: 'backwards', maxCount: 1 })
+      .catch(() => []);
     const expectedRevision = head[0] ? head[0].revision : 'no_stream';
     try {
       await store.append(stream, [testEvent('Contended', { label, round })], { expectedRevision });

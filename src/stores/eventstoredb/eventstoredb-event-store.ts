@@ -86,7 +86,11 @@ export class EventStoreDbEventStore implements EventStore {
     this.client = EventStoreDBClient.connectionString(options.connectionString);
   }
 
-  async append(streamName: string, events: readonly NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
+  async append(
+    streamName: string,
+    events: readonly NewEvent[],
+    options: AppendOptions = {},
+  ): Promise<AppendResult> {
     const prepared = prepareAppend(streamName, events, options.expectedRevision);
     const attempts = this.options.maxAppendAttempts ?? 5;
     for (let attempt = 1; ; attempt += 1) {
@@ -110,15 +114,24 @@ export class EventStoreDbEventStore implements EventStore {
               $correlationId: event.metadata.correlationId,
               $causationId: event.metadata.causationId,
             };
-            return jsonEvent({ id: event.eventId, type: event.type, data: event.data, metadata: { ...metadata } });
+            return jsonEvent({
+              id: event.eventId,
+              type: event.type,
+              data: event.data,
+              metadata: { ...metadata },
+            });
           }),
           { expectedRevision: head ? BigInt(head.revision) : NO_STREAM },
         );
-        return { nextRevision: Number(result.nextExpectedRevision), position: toPosition(result.position) };
+        return {
+          nextRevision: Number(result.nextExpectedRevision),
+          position: toPosition(result.position),
+        };
       } catch (error) {
         if (!(error instanceof WrongExpectedVersionError)) throw error;
         if (attempt >= attempts) {
-          const actual = error.actualVersion === NO_STREAM ? 'no_stream' : Number(error.actualVersion);
+          const actual =
+            error.actualVersion === NO_STREAM ? 'no_stream' : Number(error.actualVersion);
           throw new WrongExpectedRevisionError(streamName, prepared.expectedRevision, actual);
         }
         // Another writer moved the head: re-read, and let planAppend judge the caller's expectation.
@@ -133,11 +146,16 @@ export class EventStoreDbEventStore implements EventStore {
     try {
       const read = this.client.readStream(streamName, {
         direction: backwards ? BACKWARDS : FORWARDS,
-        fromRevision: options.fromRevision === undefined ? (backwards ? 'end' : START) : BigInt(options.fromRevision),
+        fromRevision:
+          options.fromRevision === undefined
+            ? backwards
+              ? 'end'
+              : START
+            : BigInt(options.fromRevision),
         ...(options.maxCount === undefined ? {} : { maxCount: options.maxCount }),
       });
       for await (const resolved of read) {
-        if (resolved.event) events.push(toRecordedEvent(resolved.event as EsdbEvent));
+        if (resolved.event) events.push(toRecordedEvent(resolved.event));
       }
     } catch (error) {
       if (error instanceof EsdbStreamNotFoundError) throw new StreamNotFoundError(streamName);
@@ -152,18 +170,30 @@ export class EventStoreDbEventStore implements EventStore {
   async readAll(afterPosition: number, maxCount: number): Promise<RecordedEvent[]> {
     const ours = new RegExp(this.options.eventTypeRegex ?? '^[A-Z]');
     const events: RecordedEvent[] = [];
-    let from: ReadPosition = afterPosition <= 0 ? START : { commit: BigInt(afterPosition), prepare: BigInt(afterPosition) };
+    let from: ReadPosition =
+      afterPosition <= 0
+        ? START
+        : { commit: BigInt(afterPosition), prepare: BigInt(afterPosition) };
     // $all also holds system events; keep reading pages until we have maxCount of ours or the end.
     for (;;) {
       let seen = 0;
       let last: Position | undefined;
-      for await (const resolved of this.client.readAll({ fromPosition: from, maxCount: maxCount + 1, direction: FORWARDS })) {
+      for await (const resolved of this.client.readAll({
+        fromPosition: from,
+        maxCount: maxCount + 1,
+        direction: FORWARDS,
+      })) {
         seen += 1;
         const event = resolved.event;
         if (!event?.position) continue;
         last = event.position;
-        if (Number(event.position.commit) <= afterPosition || !ours.test(event.type) || event.streamId.startsWith('$')) continue;
-        events.push(toRecordedEvent(event as EsdbEvent));
+        if (
+          Number(event.position.commit) <= afterPosition ||
+          !ours.test(event.type) ||
+          event.streamId.startsWith('$')
+        )
+          continue;
+        events.push(toRecordedEvent(event));
         if (events.length === maxCount) return events;
       }
       if (seen <= maxCount || !last) return events;
@@ -173,8 +203,11 @@ export class EventStoreDbEventStore implements EventStore {
   }
 
   subscribeToAll(afterPosition: number): EventSubscription {
-    const subscription = new EsdbSubscription(this.client, afterPosition, this.options.eventTypeRegex ?? '^[A-Z]', () =>
-      this.subscriptions.delete(subscription),
+    const subscription = new EsdbSubscription(
+      this.client,
+      afterPosition,
+      this.options.eventTypeRegex ?? '^[A-Z]',
+      () => this.subscriptions.delete(subscription),
     );
     this.subscriptions.add(subscription);
     return subscription;
@@ -192,8 +225,12 @@ export class EventStoreDbEventStore implements EventStore {
   private async readTail(streamName: string, count: number): Promise<RecordedEvent[]> {
     try {
       const events: RecordedEvent[] = [];
-      for await (const resolved of this.client.readStream(streamName, { direction: BACKWARDS, fromRevision: 'end', maxCount: count })) {
-        if (resolved.event) events.push(toRecordedEvent(resolved.event as EsdbEvent));
+      for await (const resolved of this.client.readStream(streamName, {
+        direction: BACKWARDS,
+        fromRevision: 'end',
+        maxCount: count,
+      })) {
+        if (resolved.event) events.push(toRecordedEvent(resolved.event));
       }
       return events;
     } catch (error) {
@@ -222,7 +259,9 @@ class EsdbSubscription implements EventSubscription {
 
   async *[Symbol.asyncIterator](): AsyncIterator<RecordedEvent> {
     let last: Position | undefined =
-      this.afterPosition <= 0 ? undefined : { commit: BigInt(this.afterPosition), prepare: BigInt(this.afterPosition) };
+      this.afterPosition <= 0
+        ? undefined
+        : { commit: BigInt(this.afterPosition), prepare: BigInt(this.afterPosition) };
     let failures = 0;
     while (!this.closed) {
       const subscription = this.client.subscribeToAll({
@@ -236,7 +275,7 @@ class EsdbSubscription implements EventSubscription {
           const event = resolved.event;
           if (!event?.position || (last && !isAfter(event.position, last))) continue;
           last = event.position;
-          yield toRecordedEvent(event as EsdbEvent);
+          yield toRecordedEvent(event);
           if (this.closed) return;
         }
       } catch {
@@ -263,7 +302,10 @@ class EsdbSubscription implements EventSubscription {
 }
 
 function isAfter(position: Position, last: Position): boolean {
-  return position.commit > last.commit || (position.commit === last.commit && position.prepare > last.prepare);
+  return (
+    position.commit > last.commit ||
+    (position.commit === last.commit && position.prepare > last.prepare)
+  );
 }
 
 function toPosition(position: Position | undefined): number {

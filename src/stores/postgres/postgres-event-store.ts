@@ -96,7 +96,10 @@ export class PostgresEventStore implements EventStore {
   private closed = false;
 
   constructor(private readonly options: PostgresEventStoreOptions) {
-    const config: PoolConfig = { connectionString: options.connectionString, max: options.maxConnections ?? 10 };
+    const config: PoolConfig = {
+      connectionString: options.connectionString,
+      max: options.maxConnections ?? 10,
+    };
     this.pool = new Pool(config);
     // An idle client that loses its connection must not crash the process; the next query reconnects.
     this.pool.on('error', () => undefined);
@@ -106,7 +109,11 @@ export class PostgresEventStore implements EventStore {
     this.appended.setMaxListeners(0);
   }
 
-  async append(streamName: string, events: readonly NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
+  async append(
+    streamName: string,
+    events: readonly NewEvent[],
+    options: AppendOptions = {},
+  ): Promise<AppendResult> {
     const prepared = prepareAppend(streamName, events, options.expectedRevision);
     await this.ready;
     return this.batcher.enqueue(prepared);
@@ -123,7 +130,10 @@ export class PostgresEventStore implements EventStore {
       [streamName, from, options.maxCount ?? null],
     );
     if (rows.length === 0) {
-      const exists = await this.pool.query('SELECT 1 FROM es_events WHERE stream_name = $1 LIMIT 1', [streamName]);
+      const exists = await this.pool.query(
+        'SELECT 1 FROM es_events WHERE stream_name = $1 LIMIT 1',
+        [streamName],
+      );
       if (exists.rowCount === 0) throw new StreamNotFoundError(streamName);
     }
     return rows.map(toRecordedEvent);
@@ -234,7 +244,11 @@ export class PostgresEventStore implements EventStore {
               event.hash,
             ];
             values.forEach((value, column) => rows[column]!.push(value));
-            existing.set(event.eventId, { streamName: event.streamName, revision: event.revision, position });
+            existing.set(event.eventId, {
+              streamName: event.streamName,
+              revision: event.revision,
+              position,
+            });
           }
           const last = plan.events[plan.events.length - 1]!;
           heads.set(append.streamName, { revision: last.revision, hash: last.hash });
@@ -267,7 +281,10 @@ export class PostgresEventStore implements EventStore {
     }
   }
 
-  private async readHeads(client: PoolClient, batch: readonly PreparedAppend[]): Promise<Map<string, StreamHead>> {
+  private async readHeads(
+    client: PoolClient,
+    batch: readonly PreparedAppend[],
+  ): Promise<Map<string, StreamHead>> {
     const names = [...new Set(batch.map((append) => append.streamName))];
     const { rows } = await client.query<{ name: string; revision: string; hash: string }>(
       `SELECT s.name, e.revision, e.hash
@@ -277,20 +294,36 @@ export class PostgresEventStore implements EventStore {
          ) AS e`,
       [names],
     );
-    return new Map(rows.map((row) => [row.name, { revision: Number(row.revision), hash: row.hash }]));
+    return new Map(
+      rows.map((row) => [row.name, { revision: Number(row.revision), hash: row.hash }]),
+    );
   }
 
-  private async readExisting(client: PoolClient, batch: readonly PreparedAppend[]): Promise<Map<string, ExistingEvent>> {
-    const ids = batch.flatMap((append) => append.events.filter((event) => event.idSupplied).map((event) => event.eventId));
+  private async readExisting(
+    client: PoolClient,
+    batch: readonly PreparedAppend[],
+  ): Promise<Map<string, ExistingEvent>> {
+    const ids = batch.flatMap((append) =>
+      append.events.filter((event) => event.idSupplied).map((event) => event.eventId),
+    );
     if (ids.length === 0) return new Map();
-    const { rows } = await client.query<{ event_id: string; stream_name: string; revision: string; position: string }>(
+    const { rows } = await client.query<{
+      event_id: string;
+      stream_name: string;
+      revision: string;
+      position: string;
+    }>(
       'SELECT event_id, stream_name, revision, position FROM es_events WHERE event_id = ANY($1::uuid[])',
       [ids],
     );
     return new Map(
       rows.map((row) => [
         row.event_id,
-        { streamName: row.stream_name, revision: Number(row.revision), position: Number(row.position) },
+        {
+          streamName: row.stream_name,
+          revision: Number(row.revision),
+          position: Number(row.position),
+        },
       ]),
     );
   }

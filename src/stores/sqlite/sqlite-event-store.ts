@@ -10,6 +10,7 @@ import {
   type EventSubscription,
   type ExistingEvent,
   type JsonObject,
+  type NewEvent,
   type PreparedAppend,
   type ReadStreamOptions,
   type RecordedEvent,
@@ -98,12 +99,16 @@ export class SqliteEventStore implements EventStore {
     this.appended.setMaxListeners(0);
   }
 
-  append(streamName: string, events: Parameters<EventStore['append']>[1], options: AppendOptions = {}): Promise<AppendResult> {
+  append(
+    streamName: string,
+    events: readonly NewEvent[],
+    options: AppendOptions = {},
+  ): Promise<AppendResult> {
     let prepared: PreparedAppend;
     try {
       prepared = prepareAppend(streamName, events, options.expectedRevision);
     } catch (error) {
-      return Promise.reject(error as Error);
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
     return this.batcher.enqueue(prepared);
   }
@@ -114,7 +119,9 @@ export class SqliteEventStore implements EventStore {
       const backwards = options.direction === 'backwards';
       const from = options.fromRevision ?? (backwards ? Number.MAX_SAFE_INTEGER : 0);
       const limit = options.maxCount ?? -1;
-      const statement = backwards ? this.statements.readStreamBackwards : this.statements.readStreamForwards;
+      const statement = backwards
+        ? this.statements.readStreamBackwards
+        : this.statements.readStreamForwards;
       const rows = statement.all(streamName, from, limit) as EventRow[];
       if (rows.length === 0 && this.statements.head.get(streamName) === undefined) {
         throw new StreamNotFoundError(streamName);
@@ -164,19 +171,23 @@ export class SqliteEventStore implements EventStore {
     const db = this.db;
     return {
       ping: db.prepare('SELECT 1'),
-      head: db.prepare('SELECT revision, hash FROM events WHERE stream_name = ? ORDER BY revision DESC LIMIT 1'),
-      findEvent: db.prepare('SELECT stream_name, revision, position FROM events WHERE event_id = ?'),
-      lastPosition: db.prepare('SELECT COALESCE(MAX(position), 0) AS position FROM events'),
-      insert: db.prepare(
-        `INSERT INTO events (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      head: db.prepare(
+        'SELECT revision, hash FROM events WHERE stream_name = ? ORDER BY revision DESC LIMIT 1',
       ),
+      findEvent: db.prepare(
+        'SELECT stream_name, revision, position FROM events WHERE event_id = ?',
+      ),
+      lastPosition: db.prepare('SELECT COALESCE(MAX(position), 0) AS position FROM events'),
+      insert: db.prepare(`INSERT INTO events (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       readStreamForwards: db.prepare(
         `SELECT ${COLUMNS} FROM events WHERE stream_name = ? AND revision >= ? ORDER BY revision LIMIT ?`,
       ),
       readStreamBackwards: db.prepare(
         `SELECT ${COLUMNS} FROM events WHERE stream_name = ? AND revision <= ? ORDER BY revision DESC LIMIT ?`,
       ),
-      readAll: db.prepare(`SELECT ${COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`),
+      readAll: db.prepare(
+        `SELECT ${COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`,
+      ),
       begin: db.prepare('BEGIN IMMEDIATE'),
       commit: db.prepare('COMMIT'),
       rollback: db.prepare('ROLLBACK'),
@@ -196,9 +207,10 @@ export class SqliteEventStore implements EventStore {
         head: (streamName: string) => s.head.get(streamName) as StreamHead | undefined,
         findEvent: (eventId: string): ExistingEvent | undefined => {
           const row = s.findEvent.get(eventId) as
-            | { stream_name: string; revision: number; position: number }
-            | undefined;
-          return row && { streamName: row.stream_name, revision: row.revision, position: row.position };
+            { stream_name: string; revision: number; position: number } | undefined;
+          return (
+            row && { streamName: row.stream_name, revision: row.revision, position: row.position }
+          );
         },
       };
       const outcomes = batch.map((append): AppendResult | Error => {

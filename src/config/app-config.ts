@@ -1,0 +1,149 @@
+import { resolve } from 'node:path';
+import { plainToInstance } from 'class-transformer';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  ValidateIf,
+  validateSync,
+} from 'class-validator';
+
+/** Which event store the service writes to. */
+export type EventStoreKind = 'sqlite' | 'eventstoredb' | 'postgres';
+/** Which database holds the read models. */
+export type ReadModelStoreKind = 'sqlite' | 'postgres';
+
+/**
+ * The service's settings, read once from the environment at start-up (API.md, "Running").
+ * Every field is validated; the first bad one stops start-up with one line naming it.
+ */
+export class AppConfig {
+  /** HTTP port. */
+  @IsInt({ message: 'PORT must be a whole number between 1 and 65535' })
+  @Min(1, { message: 'PORT must be a whole number between 1 and 65535' })
+  @Max(65535, { message: 'PORT must be a whole number between 1 and 65535' })
+  readonly PORT: number = 3000;
+
+  /** Interface to listen on: loopback by default; `0.0.0.0` inside a container. */
+  @IsString()
+  @MinLength(1, { message: 'HOST must name an interface address, e.g. 127.0.0.1 or 0.0.0.0' })
+  readonly HOST: string = '127.0.0.1';
+
+  /** Where the embedded stores keep their files. */
+  @IsString()
+  @MinLength(1, { message: 'DATA_DIR must be a folder path' })
+  readonly DATA_DIR: string = './data';
+
+  /** The event store adapter. */
+  @IsIn(['sqlite', 'eventstoredb', 'postgres'], {
+    message: 'EVENT_STORE must be one of sqlite, eventstoredb, postgres',
+  })
+  readonly EVENT_STORE: EventStoreKind = 'sqlite';
+
+  /** EventStoreDB connection string, required with EVENT_STORE=eventstoredb. */
+  @ValidateIf(
+    (config: AppConfig) =>
+      config.EVENT_STORE === 'eventstoredb' || config.EVENTSTORE_CONNECTION_STRING !== undefined,
+  )
+  @Matches(/^(esdb|kurrentdb|esdb\+discover|kurrentdb\+discover):\/\/\S+$/, {
+    message:
+      'EVENTSTORE_CONNECTION_STRING must be set to an esdb:// URL (e.g. esdb://localhost:2113?tls=false) when EVENT_STORE=eventstoredb',
+  })
+  readonly EVENTSTORE_CONNECTION_STRING?: string;
+
+  /** The read-model store. */
+  @IsIn(['sqlite', 'postgres'], { message: 'READ_MODEL_STORE must be one of sqlite, postgres' })
+  readonly READ_MODEL_STORE: ReadModelStoreKind = 'sqlite';
+
+  /** PostgreSQL URL, required when either store is postgres. */
+  @ValidateIf(
+    (config: AppConfig) =>
+      config.EVENT_STORE === 'postgres' ||
+      config.READ_MODEL_STORE === 'postgres' ||
+      config.DATABASE_URL !== undefined,
+  )
+  @Matches(/^postgres(ql)?:\/\/\S+$/, {
+    message:
+      'DATABASE_URL must be set to a postgres:// URL (e.g. postgres://postgres@127.0.0.1:5432/progress) when a store is postgres',
+  })
+  readonly DATABASE_URL?: string;
+
+  /**
+   * SQLite durability: NORMAL (default) survives a crash of the process but may lose the last
+   * commits on power loss; FULL syncs every commit to disk. See README, "Durability".
+   */
+  @IsIn(['NORMAL', 'FULL'], { message: 'SQLITE_SYNCHRONOUS must be NORMAL or FULL' })
+  readonly SQLITE_SYNCHRONOUS: 'NORMAL' | 'FULL' = 'NORMAL';
+
+  /** HS256 secret for locally minted tokens; generated into DATA_DIR when unset. */
+  @IsOptional()
+  @MinLength(32, { message: 'AUTH_JWT_SECRET must be at least 32 characters' })
+  readonly AUTH_JWT_SECRET?: string;
+
+  /** JWKS of an OpenID Connect provider whose tokens are accepted instead. */
+  @IsOptional()
+  @IsUrl({ require_tld: false }, { message: 'AUTH_JWKS_URL must be an http(s) URL' })
+  readonly AUTH_JWKS_URL?: string;
+
+  /** Expected `iss` of provider tokens. */
+  @IsOptional()
+  @IsString()
+  readonly AUTH_ISSUER?: string;
+
+  /** Expected `aud` of provider tokens. */
+  @IsOptional()
+  @IsString()
+  readonly AUTH_AUDIENCE?: string;
+
+  /** DATA_DIR as an absolute path. */
+  get dataDir(): string {
+    return resolve(this.DATA_DIR);
+  }
+}
+
+/** A setting that is missing or wrong; `message` is the one line to print. */
+export class ConfigError extends Error {}
+
+const NUMERIC = new Set<keyof AppConfig>(['PORT']);
+
+/** Reads and validates the settings; throws `ConfigError` naming the first bad one. */
+export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
+  const defaults = new AppConfig();
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(defaults) as Array<keyof AppConfig>) raw[key] = defaults[key];
+  for (const key of [
+    'PORT',
+    'HOST',
+    'DATA_DIR',
+    'EVENT_STORE',
+    'EVENTSTORE_CONNECTION_STRING',
+    'READ_MODEL_STORE',
+    'DATABASE_URL',
+    'SQLITE_SYNCHRONOUS',
+    'AUTH_JWT_SECRET',
+    'AUTH_JWKS_URL',
+    'AUTH_ISSUER',
+    'AUTH_AUDIENCE',
+  ] as const) {
+    const value = env[key];
+    if (value === undefined || value === '') continue;
+    raw[key] = NUMERIC.has(key) ? (/^\d+$/.test(value) ? Number(value) : value) : value;
+  }
+  const config = plainToInstance(AppConfig, raw);
+  const [error] = validateSync(config, { stopAtFirstError: true });
+  if (error) {
+    const message = Object.values(error.constraints ?? {})[0] ?? `${error.property} is invalid`;
+    const shown =
+      typeof error.value === 'string' && !error.property.includes('SECRET')
+        ? ` (got "${error.value}")`
+        : '';
+    throw new ConfigError(`Configuration error: ${message}${shown}.`);
+  }
+  return Object.freeze(config);
+}

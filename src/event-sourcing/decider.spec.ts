@@ -1,0 +1,157 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqliteEventStore } from '../stores/sqlite/sqlite-event-store';
+import { type Decider, handleCommand } from './decider';
+import type { DomainEvent, EventMetadata } from './event';
+import type { EventStore } from './event-store';
+
+// A tiny counter with a ceiling, enough to exercise read-fold-decide-append and its retries.
+type CounterEvent = DomainEvent<'Incremented', { by: number }>;
+type CounterCommand = { type: 'Increment'; by: number } | { type: 'Touch' };
+interface CounterState {
+  readonly total: number;
+}
+class CeilingReached extends Error {}
+const counter: Decider<CounterCommand, CounterEvent, CounterState> = {
+  initialState: () => ({ total: 0 }),
+  evolve: (state, event) => ({ total: state.total + event.data.by }),
+  decide: (command, state) => {
+    switch (command.type) {
+      case 'Increment':
+        if (state.total + command.by > 10)
+          throw new CeilingReached(`total would be ${state.total + command.by}`);
+        return [{ type: 'Incremented', data: { by: command.by } }];
+      case 'Touch':
+        return [];
+    }
+  },
+};
+const metadata: EventMetadata = {
+  actor: { sub: 'tester', role: 'programme_admin' },
+  correlationId: 'c-1',
+  causationId: null,
+  schemaVersion: 1,
+};
+
+describe('handleCommand', () => {
+  let dir: string;
+  let store: SqliteEventStore;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'decider-'));
+    store = new SqliteEventStore({ fileName: join(dir, 'events.sqlite') });
+  });
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('given no stream, when a command decides events, then it appends them with no_stream', async () => {
+    const result = await handleCommand(
+      store,
+      'counter-1',
+      counter,
+      { type: 'Increment', by: 3 },
+      { metadata },
+    );
+    expect(result).toMatchObject({
+      state: { total: 3 },
+      nextRevision: 0,
+      events: [{ type: 'Incremented' }],
+    });
+    expect(result.position).toBe(1);
+    expect((await store.readStream('counter-1'))[0]!.metadata).toEqual(metadata);
+  });
+
+  it('given events, when the decision depends on them, then it folds them first', async () => {
+    await handleCommand(store, 'counter-1', counter, { type: 'Increment', by: 6 }, { metadata });
+    await expect(
+      handleCommand(store, 'counter-1', counter, { type: 'Increment', by: 5 }, { metadata }),
+    ).rejects.toThrow(CeilingReached);
+    expect(await store.readStream('counter-1')).toHaveLength(1);
+  });
+
+  it('when the decision is no events, then nothing is appended', async () => {
+    const result = await handleCommand(
+      store,
+      'counter-1',
+      counter,
+      { type: 'Touch' },
+      { metadata },
+    );
+    expect(result).toEqual({
+      events: [],
+      state: { total: 0 },
+      nextRevision: -1,
+      position: undefined,
+    });
+    expect(await store.readAll(0, 10)).toEqual([]);
+  });
+
+  it('when many commands race, then each re-reads and the invariant holds', async () => {
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 8 }, () =>
+        handleCommand(
+          store,
+          'counter-1',
+          counter,
+          { type: 'Increment', by: 2 },
+          { metadata, maxRetries: 10 },
+        ),
+      ),
+    );
+    expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(5);
+    expect(
+      outcomes.filter(
+        (outcome) => outcome.status === 'rejected' && outcome.reason instanceof CeilingReached,
+      ),
+    ).toHaveLength(3);
+    expect(await store.readStream('counter-1')).toHaveLength(5);
+  });
+
+  it('when a writer keeps winning, then it gives up with CONCURRENCY_CONFLICT after its retries', async () => {
+    let reads = 0;
+    const meddling: EventStore = Object.assign(Object.create(store) as EventStore, {
+      readStream: async (...args: Parameters<EventStore['readStream']>) => {
+        reads += 1;
+        const events = await store.readStream(...args).catch(() => []);
+        await store.append('counter-1', [{ type: 'Incremented', data: { by: 0 }, metadata }]);
+        return events;
+      },
+    });
+    await expect(
+      handleCommand(
+        meddling,
+        'counter-1',
+        counter,
+        { type: 'Increment', by: 1 },
+        { metadata, maxRetries: 2 },
+      ),
+    ).rejects.toMatchObject({
+      code: 'CONCURRENCY_CONFLICT',
+      attempts: 3,
+    });
+    expect(reads).toBe(3);
+  });
+
+  it('with event ids per request, then a retried request appends nothing twice', async () => {
+    const eventIds = (index: number) => ['6f1c2a52-8f7e-4c1e-9a57-0d6c4b0a9e11'][index];
+    const first = await handleCommand(
+      store,
+      'counter-1',
+      counter,
+      { type: 'Increment', by: 1 },
+      { metadata, eventIds },
+    );
+    const retried = await handleCommand(
+      store,
+      'counter-1',
+      counter,
+      { type: 'Increment', by: 1 },
+      { metadata, eventIds },
+    );
+    expect(retried.position).toBe(first.position);
+    expect(retried.nextRevision).toBe(0);
+    expect(await store.readStream('counter-1')).toHaveLength(1);
+  });
+});
