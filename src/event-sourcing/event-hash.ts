@@ -14,23 +14,49 @@ export interface HashedEventFields {
   readonly prevHash: string | null;
 }
 
+/** The same fields with `data` and `metadata` already in canonical JSON. */
+export type CanonicalEventFields = Omit<HashedEventFields, 'data' | 'metadata'> & {
+  readonly dataJson: string;
+  readonly metadataJson: string;
+};
+
 /**
- * SHA-256 (hex) over the RFC 8785 canonical JSON of the event including `prevHash`, so each
- * event commits to the whole history of its stream before it. The global position is left out
- * on purpose: EventStoreDB only assigns it after the write, and per-stream chains need no
- * global order to be checked.
+ * RFC 8785 (JCS) canonical JSON: object keys sorted, numbers and strings as ECMAScript
+ * serialises them. Throws on values JSON cannot hold faithfully (NaN, lone surrogates, ...).
  */
+export function canonicalJson(value: unknown): string {
+  const json = canonicalize(value);
+  if (json === undefined) throw new TypeError('value has no JSON representation');
+  return json;
+}
+
+/**
+ * SHA-256 (hex) over the canonical JSON of the event including `prevHash`, so each event
+ * commits to the whole history of its stream before it. The global position is left out on
+ * purpose: EventStoreDB assigns it only after the write, and per-stream chains need no global
+ * order to be checked.
+ *
+ * The envelope is written out by hand with its keys in JCS order, so the (possibly large)
+ * data is canonicalised once, when the event is prepared, not again for every hash.
+ */
+export function hashCanonicalEvent(fields: CanonicalEventFields): string {
+  const envelope =
+    `{"data":${fields.dataJson}` +
+    `,"eventId":${JSON.stringify(fields.eventId)}` +
+    `,"metadata":${fields.metadataJson}` +
+    `,"prevHash":${JSON.stringify(fields.prevHash)}` +
+    `,"recordedAt":${JSON.stringify(fields.recordedAt)}` +
+    `,"revision":${JSON.stringify(fields.revision)}` +
+    `,"streamName":${JSON.stringify(fields.streamName)}` +
+    `,"type":${JSON.stringify(fields.type)}}`;
+  return createHash('sha256').update(envelope, 'utf8').digest('hex');
+}
+
+/** The hash of an event given its parsed data, e.g. as read back from a store. */
 export function computeEventHash(fields: HashedEventFields): string {
-  const canonical = canonicalize({
-    streamName: fields.streamName,
-    revision: fields.revision,
-    eventId: fields.eventId,
-    type: fields.type,
-    data: fields.data,
-    metadata: fields.metadata,
-    recordedAt: fields.recordedAt,
-    prevHash: fields.prevHash,
+  return hashCanonicalEvent({
+    ...fields,
+    dataJson: canonicalJson(fields.data),
+    metadataJson: canonicalJson(fields.metadata),
   });
-  if (canonical === undefined) throw new Error('event fields cannot be canonicalised');
-  return createHash('sha256').update(canonical, 'utf8').digest('hex');
 }

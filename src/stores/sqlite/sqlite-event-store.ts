@@ -67,6 +67,9 @@ CREATE TABLE IF NOT EXISTS events (
   UNIQUE (stream_name, revision)
 );`;
 
+// About 15 MB at most; past it the cache starts over rather than tracking recency.
+const MAX_CACHED_HEADS = 100_000;
+
 const COLUMNS =
   'position, event_id, stream_name, revision, type, data, metadata, recorded_at, prev_hash, hash';
 
@@ -86,6 +89,11 @@ export class SqliteEventStore implements EventStore {
   private readonly statements: ReturnType<SqliteEventStore['prepareStatements']>;
   private readonly pollIntervalMs: number;
   private closed = false;
+  // Stream heads and the last position as of this connection's last commit. They stay valid
+  // while no other connection commits, which `PRAGMA data_version` tells inside the write lock.
+  private readonly heads = new Map<string, StreamHead>();
+  private lastPosition: number | undefined;
+  private dataVersion = -1;
 
   constructor(options: SqliteEventStoreOptions) {
     mkdirSync(dirname(options.fileName), { recursive: true });
@@ -177,7 +185,8 @@ export class SqliteEventStore implements EventStore {
       findEvent: db.prepare(
         'SELECT stream_name, revision, position FROM events WHERE event_id = ?',
       ),
-      lastPosition: db.prepare('SELECT COALESCE(MAX(position), 0) AS position FROM events'),
+      lastPosition: db.prepare('SELECT COALESCE(MAX(position), 0) AS position FROM events').pluck(),
+      dataVersion: db.prepare('PRAGMA data_version').pluck(),
       insert: db.prepare(`INSERT INTO events (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       readStreamForwards: db.prepare(
         `SELECT ${COLUMNS} FROM events WHERE stream_name = ? AND revision >= ? ORDER BY revision LIMIT ?`,
@@ -198,16 +207,30 @@ export class SqliteEventStore implements EventStore {
   // inserts, so two appends to one stream in one batch are checked against each other too.
   private writeBatch(batch: readonly PreparedAppend[]): Array<AppendResult | Error> {
     const s = this.statements;
-    const recordedAt = new Date().toISOString();
     s.begin.run();
     try {
-      let position = (s.lastPosition.get() as { position: number }).position;
+      const version = s.dataVersion.get() as number;
+      if (version !== this.dataVersion) {
+        // Another connection (maybe another process) committed since our last commit.
+        this.heads.clear();
+        this.lastPosition = undefined;
+        this.dataVersion = version;
+      }
+      let position = this.lastPosition ?? (s.lastPosition.get() as number);
+      const written = new Map<string, StreamHead>();
       const context = {
-        recordedAt,
-        head: (streamName: string) => s.head.get(streamName) as StreamHead | undefined,
+        recordedAt: new Date().toISOString(),
+        head: (streamName: string): StreamHead | undefined => {
+          const known = written.get(streamName) ?? this.heads.get(streamName);
+          if (known) return known;
+          const stored = s.head.get(streamName) as StreamHead | undefined;
+          if (stored) this.heads.set(streamName, stored);
+          return stored;
+        },
         findEvent: (eventId: string): ExistingEvent | undefined => {
           const row = s.findEvent.get(eventId) as
-            { stream_name: string; revision: number; position: number } | undefined;
+            | { stream_name: string; revision: number; position: number }
+            | undefined;
           return (
             row && { streamName: row.stream_name, revision: row.revision, position: row.position }
           );
@@ -232,17 +255,25 @@ export class SqliteEventStore implements EventStore {
               event.hash,
             );
           }
-          return { nextRevision: plan.events[plan.events.length - 1]!.revision, position };
+          const last = plan.events[plan.events.length - 1]!;
+          written.set(append.streamName, { revision: last.revision, hash: last.hash });
+          return { nextRevision: last.revision, position };
         } catch (error) {
           if (error instanceof EventStoreError) return error;
           throw error;
         }
       });
       s.commit.run();
+      this.lastPosition = position;
+      if (this.heads.size + written.size > MAX_CACHED_HEADS) this.heads.clear();
+      for (const [streamName, head] of written) this.heads.set(streamName, head);
       this.appended.emit('appended');
       return outcomes;
     } catch (error) {
       if (this.db.inTransaction) s.rollback.run();
+      // What this connection believed may no longer hold: read it again next time.
+      this.heads.clear();
+      this.lastPosition = undefined;
       throw error;
     }
   }

@@ -1,0 +1,17 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { activityEvent } from './bench-kit';
+const dir = mkdtempSync(join(tmpdir(), 'profraw-'));
+const db = new Database(join(dir, 'r.sqlite'));
+db.pragma('journal_mode = WAL'); db.pragma('synchronous = NORMAL');
+db.exec(`CREATE TABLE events (position INTEGER PRIMARY KEY, event_id TEXT NOT NULL UNIQUE, stream_name TEXT NOT NULL, revision INTEGER NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL, metadata TEXT NOT NULL, recorded_at TEXT NOT NULL, prev_hash TEXT, hash TEXT NOT NULL, UNIQUE (stream_name, revision))`);
+const head = db.prepare('SELECT revision, hash FROM events WHERE stream_name = ? ORDER BY revision DESC LIMIT 1');
+const insert = db.prepare('INSERT INTO events (event_id, stream_name, revision, type, data, metadata, recorded_at, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+const N = 40000, S = 2000, B = Number(process.argv[2] ?? 50);
+const tx = db.transaction((from: number) => { for (let i = from; i < from + B; i++) { const s = `p-${i % S}-${i % 50}`; const c = head.get(s) as { revision: number; hash: string } | undefined; const e = activityEvent(i); const d = JSON.stringify(e.data); const h = createHash('sha256').update(d).update(c?.hash ?? '').digest('hex'); insert.run(randomUUID(), s, (c?.revision ?? -1) + 1, e.type, d, JSON.stringify(e.metadata), new Date().toISOString(), c?.hash ?? null, h); } });
+const t = Date.now();
+for (let i = 0; i < N; i += B) tx.immediate(i);
+console.log('raw batch', B, Math.round(N / ((Date.now() - t) / 1000)));
