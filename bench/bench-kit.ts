@@ -30,8 +30,13 @@ const figures: Figure[] = [];
 /** Records a figure and prints it as it comes. */
 export function report(figure: Figure): void {
   figures.push(figure);
-  const value = figure.unit === 'x' ? figure.value.toFixed(2) : Math.round(figure.value).toLocaleString('en-US');
-  process.stdout.write(`  ${figure.name.padEnd(44)} ${value.padStart(12)} ${figure.unit}${figure.note ? `  (${figure.note})` : ''}\n`);
+  const value =
+    figure.unit === 'x'
+      ? figure.value.toFixed(2)
+      : Math.round(figure.value).toLocaleString('en-US');
+  process.stdout.write(
+    `  ${figure.name.padEnd(44)} ${value.padStart(12)} ${figure.unit}${figure.note ? `  (${figure.note})` : ''}\n`,
+  );
 }
 
 /** Prints every figure as `bench: <name> <value> <unit>`, the lines scripts read. */

@@ -4,7 +4,9 @@ describe('timeOrderedUuid', () => {
   it('is an RFC 9562 version 7 UUID carrying the time in its first 48 bits', () => {
     const id = timeOrderedUuid(Date.UTC(2026, 10, 26, 23, 59, 59, 123));
     expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    expect(parseInt(id.slice(0, 8) + id.slice(9, 13), 16)).toBe(Date.UTC(2026, 10, 26, 23, 59, 59, 123));
+    expect(parseInt(id.slice(0, 8) + id.slice(9, 13), 16)).toBe(
+      Date.UTC(2026, 10, 26, 23, 59, 59, 123),
+    );
   });
 
   it('sorts by time and does not repeat', () => {

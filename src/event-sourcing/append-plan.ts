@@ -121,10 +121,14 @@ export function prepareAppend(
       dataJson = canonicalJson(event.data);
       metadataJson = canonicalJson(event.metadata);
     } catch (error) {
-      throw new InvalidEventError(streamName, `'${event.type}' cannot be stored as JSON: ${(error as Error).message}`);
+      throw new InvalidEventError(
+        streamName,
+        `'${event.type}' cannot be stored as JSON: ${(error as Error).message}`,
+      );
     }
     const size = Buffer.byteLength(dataJson, 'utf8') + Buffer.byteLength(metadataJson, 'utf8');
-    if (size > MAX_EVENT_BYTES) throw new EventTooLargeError(streamName, event.type, size, MAX_EVENT_BYTES);
+    if (size > MAX_EVENT_BYTES)
+      throw new EventTooLargeError(streamName, event.type, size, MAX_EVENT_BYTES);
     const { data, metadata } = event;
     return { eventId, idSupplied, type: event.type, data, metadata, dataJson, metadataJson };
   });
@@ -164,7 +168,11 @@ export function planAppend(append: PreparedAppend, context: AppendContext): Appe
       recordedAt: context.recordedAt,
       prevHash,
     };
-    const hash = hashCanonicalEvent({ ...fields, dataJson: event.dataJson, metadataJson: event.metadataJson });
+    const hash = hashCanonicalEvent({
+      ...fields,
+      dataJson: event.dataJson,
+      metadataJson: event.metadataJson,
+    });
     prevHash = hash;
     return { ...fields, hash, dataJson: event.dataJson, metadataJson: event.metadataJson };
   });

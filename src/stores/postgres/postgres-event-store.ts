@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { Pool, type PoolClient, type PoolConfig } from 'pg';
+import { Pool, type PoolClient, type PoolConfig, type QueryResult } from 'pg';
 import {
   type AppendOptions,
   type AppendResult,
@@ -210,12 +210,12 @@ export class PostgresEventStore implements EventStore {
   private async writeBatch(batch: readonly PreparedAppend[]): Promise<Array<AppendResult | Error>> {
     const client = await this.pool.connect();
     try {
-      await client.query('BEGIN');
       // The lock that orders all writers: positions are taken from this row, in commit order.
-      const head = await client.query<{ last_position: string }>(
-        'SELECT last_position FROM es_log_head WHERE id = 1 FOR UPDATE',
-      );
-      let position = Number(head.rows[0]!.last_position);
+      // Sent with BEGIN in one round trip (simple protocol: no parameters).
+      const [, locked] = (await client.query(
+        'BEGIN; SELECT last_position FROM es_log_head WHERE id = 1 FOR UPDATE',
+      )) as unknown as [unknown, QueryResult<{ last_position: string }>];
+      let position = Number(locked.rows[0]!.last_position);
       const recordedAt = new Date().toISOString();
       const heads = await this.readHeads(client, batch);
       const existing = await this.readExisting(client, batch);
@@ -260,14 +260,18 @@ export class PostgresEventStore implements EventStore {
       });
 
       if (rows[0]!.length > 0) {
+        // Insert, move the log head and notify listeners (delivered at commit) in one statement.
         await client.query(
-          `INSERT INTO es_events (${COLUMNS})
-           SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[],
-                                $6::json[], $7::json[], $8::timestamptz[], $9::text[], $10::text[])`,
-          rows,
+          `WITH inserted AS (
+             INSERT INTO es_events (${COLUMNS})
+             SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[],
+                                  $6::json[], $7::json[], $8::timestamptz[], $9::text[], $10::text[])
+           ), moved AS (
+             UPDATE es_log_head SET last_position = $11 WHERE id = 1
+           )
+           SELECT pg_notify('${NOTIFY_CHANNEL}', $11::text)`,
+          [...rows, position],
         );
-        await client.query('UPDATE es_log_head SET last_position = $1 WHERE id = 1', [position]);
-        await client.query('SELECT pg_notify($1, $2)', [NOTIFY_CHANNEL, String(position)]);
       }
       await this.options.beforeCommit?.();
       await client.query('COMMIT');

@@ -1,9 +1,20 @@
 import type { AppendResult, PreparedAppend } from '../../event-sourcing';
 
-/** Writes a batch of appends in one transaction; one outcome per append, in order. */
+/** One outcome per append of a batch, in order: its result or why it was refused. */
+export type BatchOutcomes = ReadonlyArray<AppendResult | Error>;
+
+/** Writes a batch of appends in one transaction, synchronously or not. */
 export type BatchWriter = (
   batch: readonly PreparedAppend[],
-) => Promise<ReadonlyArray<AppendResult | Error>> | ReadonlyArray<AppendResult | Error>;
+) => Promise<BatchOutcomes> | BatchOutcomes;
+
+/** Tuning for `AppendBatcher`. */
+export interface AppendBatcherOptions {
+  /** Most appends in one transaction; default 500. */
+  readonly maxBatchSize?: number;
+  /** Batches that may be written at once (for writers that pipeline); default 1. */
+  readonly maxInFlight?: number;
+}
 
 interface Pending {
   readonly append: PreparedAppend;
@@ -19,14 +30,20 @@ interface Pending {
  */
 export class AppendBatcher {
   private queue: Pending[] = [];
+  private inFlight = 0;
   private scheduled = false;
-  private running: Promise<void> | undefined;
   private closed = false;
+  private idleWaiters: Array<() => void> = [];
+  private readonly maxBatchSize: number;
+  private readonly maxInFlight: number;
 
   constructor(
     private readonly write: BatchWriter,
-    private readonly maxBatchSize = 500,
-  ) {}
+    options: AppendBatcherOptions = {},
+  ) {
+    this.maxBatchSize = options.maxBatchSize ?? 500;
+    this.maxInFlight = options.maxInFlight ?? 1;
+  }
 
   /** Queues an append for the next transaction. */
   enqueue(append: PreparedAppend): Promise<AppendResult> {
@@ -37,43 +54,66 @@ export class AppendBatcher {
     });
   }
 
-  /** Refuses new appends and waits for queued ones to be written. */
-  async close(): Promise<void> {
+  /** Refuses new appends and waits until the queued ones are written. */
+  close(): Promise<void> {
     this.closed = true;
-    while (this.running || this.queue.length > 0) {
-      if (!this.running) this.running = this.drain();
-      await this.running;
-    }
+    if (this.queue.length === 0 && this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   private schedule(): void {
-    if (this.scheduled || this.running) return;
+    if (this.scheduled) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      if (!this.running) this.running = this.drain();
+      this.pump();
     });
   }
 
-  private async drain(): Promise<void> {
-    try {
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, this.maxBatchSize);
-        try {
-          const outcomes = await this.write(batch.map((pending) => pending.append));
-          batch.forEach((pending, index) => {
-            const outcome = outcomes[index];
-            if (outcome instanceof Error) pending.reject(outcome);
-            else if (outcome) pending.resolve(outcome);
-            else pending.reject(new Error('The batch writer returned no outcome for an append.'));
-          });
-        } catch (error) {
-          const failure = error instanceof Error ? error : new Error(String(error));
-          for (const pending of batch) pending.reject(failure);
-        }
+  private pump(): void {
+    while (this.queue.length > 0 && this.inFlight < this.maxInFlight) {
+      const batch = this.queue.splice(0, this.maxBatchSize);
+      this.inFlight += 1;
+      let outcomes: Promise<BatchOutcomes> | BatchOutcomes;
+      try {
+        outcomes = this.write(batch.map((pending) => pending.append));
+      } catch (error) {
+        this.settle(batch, error);
+        continue;
       }
-    } finally {
-      this.running = undefined;
+      if (Array.isArray(outcomes)) {
+        this.settle(batch, outcomes);
+      } else {
+        (outcomes as Promise<BatchOutcomes>).then(
+          // Pump on the next turn, once the callers just answered have queued their next appends.
+          (written) => {
+            this.settle(batch, written);
+            this.schedule();
+          },
+          (error: unknown) => {
+            this.settle(batch, error);
+            this.schedule();
+          },
+        );
+      }
     }
+    if (this.queue.length === 0 && this.inFlight === 0) {
+      for (const resolve of this.idleWaiters.splice(0)) resolve();
+    }
+  }
+
+  private settle(batch: readonly Pending[], outcomes: unknown): void {
+    this.inFlight -= 1;
+    if (!Array.isArray(outcomes)) {
+      const failure = outcomes instanceof Error ? outcomes : new Error(String(outcomes));
+      for (const pending of batch) pending.reject(failure);
+      return;
+    }
+    batch.forEach((pending, index) => {
+      const outcome = (outcomes as BatchOutcomes)[index];
+      if (outcome instanceof Error) pending.reject(outcome);
+      else if (outcome) pending.resolve(outcome);
+      else pending.reject(new Error('The batch writer returned no outcome for an append.'));
+    });
   }
 }
