@@ -21,6 +21,7 @@ import {
   prepareAppend,
 } from '../../event-sourcing';
 import { AppendBatcher } from '../shared/append-batcher';
+import { EVENT_COLUMNS, eventRowValues } from '../shared/event-row';
 
 /** Options for `PostgresEventStore`. */
 export interface PostgresEventStoreOptions {
@@ -70,9 +71,6 @@ CREATE TABLE IF NOT EXISTS es_log_head (
   last_position BIGINT   NOT NULL
 );
 INSERT INTO es_log_head (id, last_position) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;`;
-
-const COLUMNS =
-  'position, event_id, stream_name, revision, type, data, metadata, recorded_at, prev_hash, hash';
 
 /**
  * PostgreSQL event store.
@@ -125,7 +123,7 @@ export class PostgresEventStore implements EventStore {
     const backwards = options.direction === 'backwards';
     const from = options.fromRevision ?? (backwards ? Number.MAX_SAFE_INTEGER : 0);
     const { rows } = await this.pool.query<EventRow>(
-      `SELECT ${COLUMNS} FROM es_events WHERE stream_name = $1 AND revision ${backwards ? '<=' : '>='} $2
+      `SELECT ${EVENT_COLUMNS} FROM es_events WHERE stream_name = $1 AND revision ${backwards ? '<=' : '>='} $2
        ORDER BY revision ${backwards ? 'DESC' : 'ASC'} LIMIT $3`,
       [streamName, from, options.maxCount ?? null],
     );
@@ -142,7 +140,7 @@ export class PostgresEventStore implements EventStore {
   async readAll(afterPosition: number, maxCount: number): Promise<RecordedEvent[]> {
     await this.ready;
     const { rows } = await this.pool.query<EventRow>(
-      `SELECT ${COLUMNS} FROM es_events WHERE position > $1 ORDER BY position LIMIT $2`,
+      `SELECT ${EVENT_COLUMNS} FROM es_events WHERE position > $1 ORDER BY position LIMIT $2`,
       [afterPosition, maxCount],
     );
     return rows.map(toRecordedEvent);
@@ -231,19 +229,7 @@ export class PostgresEventStore implements EventStore {
           if (plan.kind === 'already-appended') return plan.result;
           for (const event of plan.events) {
             position += 1;
-            const values = [
-              position,
-              event.eventId,
-              event.streamName,
-              event.revision,
-              event.type,
-              event.dataJson,
-              event.metadataJson,
-              event.recordedAt,
-              event.prevHash,
-              event.hash,
-            ];
-            values.forEach((value, column) => rows[column]!.push(value));
+            eventRowValues(event, position).forEach((value, column) => rows[column]!.push(value));
             existing.set(event.eventId, {
               streamName: event.streamName,
               revision: event.revision,
@@ -263,7 +249,7 @@ export class PostgresEventStore implements EventStore {
         // Insert, move the log head and notify listeners (delivered at commit) in one statement.
         await client.query(
           `WITH inserted AS (
-             INSERT INTO es_events (${COLUMNS})
+             INSERT INTO es_events (${EVENT_COLUMNS})
              SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[],
                                   $6::json[], $7::json[], $8::timestamptz[], $9::text[], $10::text[])
            ), moved AS (

@@ -7,7 +7,7 @@ import {
   EventStoreError,
   planAppend,
 } from '../../event-sourcing';
-import { EVENT_COLUMNS } from './sqlite-database';
+import { EVENT_COLUMNS, eventRowValues } from '../shared/event-row';
 
 // About 15 MB at most; past it the cache starts over rather than tracking recency.
 const MAX_CACHED_HEADS = 100_000;
@@ -86,18 +86,7 @@ export class SqliteAppendWriter {
           if (plan.kind === 'already-appended') return plan.result;
           for (const event of plan.events) {
             position += 1;
-            s.insert.run(
-              position,
-              event.eventId,
-              event.streamName,
-              event.revision,
-              event.type,
-              event.dataJson,
-              event.metadataJson,
-              event.recordedAt,
-              event.prevHash,
-              event.hash,
-            );
+            s.insert.run(eventRowValues(event, position));
           }
           const last = plan.events[plan.events.length - 1]!;
           written.set(append.streamName, { revision: last.revision, hash: last.hash });

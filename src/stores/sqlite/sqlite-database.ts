@@ -31,10 +31,6 @@ CREATE TABLE IF NOT EXISTS events (
   UNIQUE (stream_name, revision)
 );`;
 
-/** Every column, in the order the statements use. */
-export const EVENT_COLUMNS =
-  'position, event_id, stream_name, revision, type, data, metadata, recorded_at, prev_hash, hash';
-
 /** Opens (creating if needed) the event database in WAL mode with the chosen durability. */
 export function openEventDatabase(options: SqliteDatabaseOptions): Database.Database {
   mkdirSync(dirname(options.fileName), { recursive: true });

@@ -18,7 +18,8 @@ import {
 } from '../../event-sourcing';
 import { AppendBatcher, type BatchOutcomes } from '../shared/append-batcher';
 import { SqliteAppendWriter } from './sqlite-append-writer';
-import { EVENT_COLUMNS, openEventDatabase, type SqliteDatabaseOptions } from './sqlite-database';
+import { EVENT_COLUMNS, type EventRowValues } from '../shared/event-row';
+import { openEventDatabase, type SqliteDatabaseOptions } from './sqlite-database';
 
 export type { SqliteSynchronous } from './sqlite-database';
 
@@ -28,20 +29,9 @@ export interface SqliteEventStoreOptions extends SqliteDatabaseOptions {
   readonly pollIntervalMs?: number;
 }
 
-// A row in EVENT_COLUMNS order; statements run in raw mode (arrays), which spares one object
-// per event when reading the log.
-type EventRow = [
-  position: number,
-  eventId: string,
-  streamName: string,
-  revision: number,
-  type: string,
-  data: string,
-  metadata: string,
-  recordedAt: string,
-  prevHash: string | null,
-  hash: string,
-];
+// Statements run in raw mode (arrays in EVENT_COLUMNS order), which spares one object per
+// event when reading the log.
+type EventRow = EventRowValues;
 
 /**
  * The embedded event store: one SQLite file in WAL mode, written through one connection with
