@@ -1,9 +1,9 @@
 /** A JSON value, as stored: events are the storage schema, so they hold plain JSON only. */
 export type JsonValue =
-  null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+  null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
 
 /** A JSON object: the shape of every event's `data`. */
-export type JsonObject = { [key: string]: JsonValue };
+export type JsonObject = { readonly [key: string]: JsonValue };
 
 /** Who caused an event: the authenticated subject and the role it acted in. */
 export interface Actor {

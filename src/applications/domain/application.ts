@@ -1,0 +1,97 @@
+import type { DomainEvent } from '../../event-sourcing';
+import { localDate, type CalendarDate } from '../../shared/domain/calendar';
+import { conflict, ruleViolation } from '../../shared/domain/domain-error';
+import type { ProgrammeRules } from '../../programmes/domain/programme';
+import { evaluateEligibility, type ApplicantFacts, type Eligibility } from './eligibility';
+
+/** What the applicant fills in (API.md, `POST /v1/programmes/:programmeId/applications`). */
+export type ApplicationForm = ApplicantFacts & {
+  readonly fullName: string;
+  readonly institution: string;
+  readonly researchField: string;
+};
+
+/** The facts of a submitted application, as recorded. */
+export type ApplicationSubmittedData = ApplicationForm & {
+  readonly applicationId: string;
+  readonly programmeId: string;
+  /** The `sub` of the student who submitted it: "self" for later requests. */
+  readonly applicantSub: string;
+  readonly submittedAt: string;
+  readonly submittedOn: CalendarDate;
+  readonly eligibility: Eligibility;
+};
+
+/** Events of an application stream: the application is immutable once submitted. */
+export type ApplicationEvent = DomainEvent<'ApplicationSubmitted', ApplicationSubmittedData>;
+
+/** Commands of an application stream. */
+export type ApplicationCommand = {
+  readonly type: 'SubmitApplication';
+  readonly applicationId: string;
+  readonly programme: ProgrammeRules;
+  readonly applicantSub: string;
+  /** The instant the request arrived (ISO 8601), from the clock at the edge. */
+  readonly submittedAt: string;
+  readonly form: ApplicationForm;
+};
+
+/** Nothing, or the submitted application. */
+export type ApplicationState = ApplicationSubmittedData | null;
+
+/** The stream of one application. */
+export const applicationStream = (applicationId: string) => `application-${applicationId}`;
+
+export const applicationDecider = {
+  initialState: (): ApplicationState => null,
+  evolve: (_state: ApplicationState, event: ApplicationEvent): ApplicationState => {
+    switch (event.type) {
+      case 'ApplicationSubmitted':
+        return event.data;
+    }
+  },
+  decide: (command: ApplicationCommand, state: ApplicationState): ApplicationEvent[] => {
+    switch (command.type) {
+      case 'SubmitApplication': {
+        if (state)
+          throw conflict(
+            'APPLICATION_EXISTS',
+            `Application ${command.applicationId} was already submitted.`,
+          );
+        const { programme, form, submittedAt } = command;
+        const submittedOn = localDate(submittedAt, programme.timeZone);
+        // Late or misdirected applications are refused outright (DOMAIN.md: "accepted only
+        // before the deadline and only for a participating society"); every other failing
+        // rule is recorded with its reason, for staff to see.
+        if (submittedOn > programme.applicationDeadline) {
+          throw ruleViolation(
+            'DEADLINE_PASSED',
+            `Applications closed at the end of ${programme.applicationDeadline} (${programme.timeZone}); this one arrived on ${submittedOn}.`,
+            { deadline: programme.applicationDeadline, submittedOn },
+          );
+        }
+        if (!programme.societies.some((society) => society.code === form.preferredSocietyCode)) {
+          throw ruleViolation(
+            'SOCIETY_NOT_PARTICIPATING',
+            `Society ${form.preferredSocietyCode} does not sponsor programme ${programme.programmeId}; choose one of ${programme.societies.map((s) => s.code).join(', ')}.`,
+          );
+        }
+        const eligibility = evaluateEligibility(programme, form, submittedAt);
+        return [
+          {
+            type: 'ApplicationSubmitted',
+            data: {
+              applicationId: command.applicationId,
+              programmeId: programme.programmeId,
+              applicantSub: command.applicantSub,
+              submittedAt,
+              submittedOn,
+              ...form,
+              eligibility,
+            },
+          },
+        ];
+      }
+    }
+  },
+};

@@ -1,0 +1,62 @@
+import { addDays, daysBetween, type CalendarDate } from '../../shared/domain/calendar';
+
+/** Pace status (DOMAIN.md, "Progress"). */
+export type Pace = 'ahead' | 'on_track' | 'behind' | 'at_risk' | 'completed' | 'withdrawn';
+
+/** The stored figures pace is computed from; pace itself depends on today, so it is never stored. */
+export type PaceFacts = {
+  readonly status: 'active' | 'completed' | 'withdrawn';
+  readonly windowStart: CalendarDate;
+  readonly windowEnd: CalendarDate;
+  readonly requiredHours: number;
+  readonly verifiedHours: number;
+};
+
+/** Pace and what it rests on, for a given today. */
+export type PaceReading = {
+  readonly pace: Pace;
+  /** Hours a linear pace expects by today, capped at the requirement. */
+  readonly expectedHoursToDate: number;
+  /** When the total reaches the requirement at the average verified rate so far; null without verified hours. */
+  readonly projectedCompletionDate: CalendarDate | null;
+};
+
+/**
+ * `expected = required × elapsedDays / windowDays` (capped); `ratio = verified / expected`:
+ * ahead ≥ 1.1, on_track ≥ 0.9, behind ≥ 0.6, else at_risk; at_risk also once the window has
+ * ended short of the requirement; on_track while nothing is expected yet. Completed and
+ * withdrawn take precedence.
+ */
+export function readPace(facts: PaceFacts, today: CalendarDate): PaceReading {
+  const windowDays = Math.max(1, daysBetween(facts.windowStart, facts.windowEnd));
+  const elapsedDays = Math.min(windowDays, Math.max(0, daysBetween(facts.windowStart, today)));
+  const expected = Math.min(facts.requiredHours, (facts.requiredHours * elapsedDays) / windowDays);
+  const projectedCompletionDate = project(facts, elapsedDays);
+  const reading = (pace: Pace): PaceReading => ({
+    pace,
+    expectedHoursToDate: round2(expected),
+    projectedCompletionDate,
+  });
+  if (facts.status === 'completed') return reading('completed');
+  if (facts.status === 'withdrawn') return reading('withdrawn');
+  if (today >= facts.windowEnd && facts.verifiedHours < facts.requiredHours)
+    return reading('at_risk');
+  if (expected === 0) return reading('on_track');
+  const ratio = facts.verifiedHours / expected;
+  if (ratio >= 1.1) return reading('ahead');
+  if (ratio >= 0.9) return reading('on_track');
+  if (ratio >= 0.6) return reading('behind');
+  return reading('at_risk');
+}
+
+function project(facts: PaceFacts, elapsedDays: number): CalendarDate | null {
+  if (facts.verifiedHours <= 0) return null;
+  if (facts.verifiedHours >= facts.requiredHours) return addDays(facts.windowStart, elapsedDays);
+  // Average verified hours per elapsed day (at least one day, so day one can project too).
+  const perDay = facts.verifiedHours / Math.max(1, elapsedDays);
+  return addDays(facts.windowStart, Math.ceil(facts.requiredHours / perDay));
+}
+
+function round2(value: number): number {
+  return Math.round(value * 100) / 100;
+}

@@ -1,0 +1,77 @@
+/**
+ * Calendar dates as `YYYY-MM-DD` strings, and the one bridge from instants to dates: the local
+ * date of an instant in a time zone. Pure functions; the clock is always an argument.
+ */
+
+/** A calendar date, `YYYY-MM-DD`. */
+export type CalendarDate = string;
+
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const MS_PER_DAY = 86_400_000;
+
+/** True for a real calendar date in `YYYY-MM-DD` form (no 2025-02-30). */
+export function isCalendarDate(value: string): boolean {
+  const match = DATE.exec(value);
+  if (!match) return false;
+  const date = new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])));
+  return date.toISOString().slice(0, 10) === value;
+}
+
+function toUtc(date: CalendarDate): number {
+  const match = DATE.exec(date);
+  if (!match) throw new RangeError(`not a YYYY-MM-DD date: ${date}`);
+  return Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]));
+}
+
+function fromUtc(ms: number): CalendarDate {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+/** `date` plus `days` (may be negative). */
+export function addDays(date: CalendarDate, days: number): CalendarDate {
+  return fromUtc(toUtc(date) + days * MS_PER_DAY);
+}
+
+/**
+ * `date` plus `months` calendar months, clamped to the month's last day
+ * (2025-01-31 + 1 month = 2025-02-28), as people count "24 months from enrolment".
+ */
+export function addMonths(date: CalendarDate, months: number): CalendarDate {
+  const utc = new Date(toUtc(date));
+  const year = utc.getUTCFullYear();
+  const month = utc.getUTCMonth() + months;
+  const lastDay = new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
+  return fromUtc(Date.UTC(year, month, Math.min(utc.getUTCDate(), lastDay)));
+}
+
+/** Whole days from `from` to `to` (`to` − `from`). */
+export function daysBetween(from: CalendarDate, to: CalendarDate): number {
+  return Math.round((toUtc(to) - toUtc(from)) / MS_PER_DAY);
+}
+
+/** Calendar days a span covers, both ends included (a one-day activity spans 1). */
+export function daysSpanned(first: CalendarDate, last: CalendarDate): number {
+  return daysBetween(first, last) + 1;
+}
+
+/** True when `timeZone` is an IANA zone this runtime knows (e.g. `Asia/Shanghai`). */
+export function isTimeZone(timeZone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-CA', { timeZone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The calendar date that `instant` falls on in `timeZone`. */
+export function localDate(instant: Date | string, timeZone: string): CalendarDate {
+  const parts = new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).formatToParts(typeof instant === 'string' ? new Date(instant) : instant);
+  const part = (type: string) => parts.find((p) => p.type === type)!.value;
+  return `${part('year')}-${part('month')}-${part('day')}`;
+}
