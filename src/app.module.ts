@@ -1,34 +1,46 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
+import { ApplicationsModule } from './applications/applications.module';
+import { AuthModule } from './auth/auth.module';
 import { AppConfig } from './config/app-config';
 import { HealthModule } from './health/health.module';
+import { ParticipantsModule } from './participants/participants.module';
+import { ProgrammesModule } from './programmes/programmes.module';
+import { Clock, SystemClock } from './shared/clock';
 import { EventStoreModule } from './stores/event-store.module';
 
 /** The HTTP application, built around one validated configuration. */
 @Module({})
 export class AppModule {
-  static register(config: AppConfig): DynamicModule {
+  static register(config: AppConfig, clock: Clock = new SystemClock()): DynamicModule {
     return {
       module: AppModule,
       imports: [
-        ConfigHolderModule.register(config),
+        ConfigHolderModule.register(config, clock),
         CqrsModule.forRoot(),
         EventStoreModule.forRoot(),
+        AuthModule,
         HealthModule,
+        ProgrammesModule,
+        ApplicationsModule,
+        ParticipantsModule,
       ],
     };
   }
 }
 
-/** Makes the validated `AppConfig` injectable everywhere. */
+/** Makes the validated `AppConfig` and the clock injectable everywhere. */
 @Module({})
 class ConfigHolderModule {
-  static register(config: AppConfig): DynamicModule {
+  static register(config: AppConfig, clock: Clock): DynamicModule {
     return {
       module: ConfigHolderModule,
       global: true,
-      providers: [{ provide: AppConfig, useValue: config }],
-      exports: [AppConfig],
+      providers: [
+        { provide: AppConfig, useValue: config },
+        { provide: Clock, useValue: clock },
+      ],
+      exports: [AppConfig, Clock],
     };
   }
 }

@@ -1,21 +1,50 @@
-import type { LogLevel } from '@nestjs/common';
+import { type LogLevel, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
 import type { AppConfig } from './config/app-config';
+import type { Clock } from './shared/clock';
+import {
+  ProblemDetailsFilter,
+  RequestValidationError,
+  flattenValidationErrors,
+} from './http/problem-details';
 
 /** Builds the application (not yet listening): shared by `main.ts` and the end-to-end tests. */
 export async function createApp(
   config: AppConfig,
-  options: { logger?: LogLevel[] | false } = {},
+  options: { logger?: LogLevel[] | false; clock?: Clock } = {},
 ): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
-    AppModule.register(config),
-    new FastifyAdapter(),
+    AppModule.register(config, options.clock),
+    new FastifyAdapter({ bodyLimit: 1024 * 1024 }),
     {
       logger: options.logger ?? ['error', 'warn', 'log'],
     },
   );
+  app.useGlobalFilters(new ProblemDetailsFilter());
+  app.useGlobalPipes(
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      // Every bad field at once, not the first.
+      exceptionFactory: (errors) => new RequestValidationError(flattenValidationErrors(errors)),
+    }),
+  );
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Participant progress')
+      .setDescription(
+        'Event-sourced participant progress for multi-year talent programmes. Errors are application/problem+json (RFC 9457).',
+      )
+      .setVersion('1')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
   app.enableShutdownHooks();
   return app;
 }

@@ -1,9 +1,11 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
+import { Public } from '../auth/auth.guard';
 import type { EventStore } from '../event-sourcing';
 import { EVENT_STORE } from '../stores/event-store.module';
 
 /** Liveness and readiness for orchestrators and load balancers; no token needed. */
+@Public()
 @Controller('health')
 export class HealthController {
   constructor(

@@ -108,6 +108,8 @@ export type Participant = {
   readonly windowStart: CalendarDate;
   readonly windowEnd: CalendarDate;
   readonly requiredHours: number;
+  /** The programme's zone, in which "today" is read for this participant. */
+  readonly timeZone: string;
   readonly status: 'active' | 'completed' | 'withdrawn';
   readonly withdrawnOn: CalendarDate | null;
   readonly invited: boolean;
@@ -254,6 +256,7 @@ function evolve(state: ParticipantState, event: ParticipantEvent): ParticipantSt
       windowStart: data.startDate,
       windowEnd: data.windowEnd,
       requiredHours: data.requiredHours,
+      timeZone: data.timeZone,
       status: 'active',
       withdrawnOn: null,
       invited: false,

@@ -1,0 +1,122 @@
+import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Roles } from '../auth/auth.guard';
+import { RequestContext } from '../http/request-context';
+import type { CommandContext } from '../shared/command-context';
+import {
+  EnrolDto,
+  MatchDto,
+  ReasonDto,
+  RecommendDto,
+  SubmitApplicationDto,
+} from './commands/application.dto';
+import {
+  DecideSelectionCommand,
+  EnrolParticipantCommand,
+  type SelectionDecision,
+  SubmitApplicationCommand,
+} from './commands/application.handlers';
+
+@ApiTags('applications')
+@ApiBearerAuth()
+@Controller('v1')
+export class ApplicationsController {
+  constructor(private readonly commands: CommandBus) {}
+
+  @Post('programmes/:programmeId/applications')
+  @Roles('applicant')
+  @HttpCode(201)
+  @ApiOperation({
+    summary: 'Submit an application; eligibility is evaluated and kept with its reasons',
+  })
+  submit(
+    @Param('programmeId') programmeId: string,
+    @Body() body: SubmitApplicationDto,
+    @RequestContext() context: CommandContext,
+  ) {
+    return this.commands.execute(new SubmitApplicationCommand(programmeId, body, context));
+  }
+
+  @Post('applications/:applicationId/recommendation')
+  @Roles('society_staff')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Recommend an eligible candidate to headquarters (at most the quota per society)',
+  })
+  recommend(
+    @Param('applicationId') id: string,
+    @Body() body: RecommendDto,
+    @RequestContext() context: CommandContext,
+  ) {
+    return this.decide(id, { type: 'RecommendCandidate', note: body.note ?? null }, context);
+  }
+
+  @Post('applications/:applicationId/recommendation-withdrawal')
+  @Roles('society_staff')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Withdraw a recommendation before matching; frees a quota slot' })
+  withdraw(
+    @Param('applicationId') id: string,
+    @Body() body: ReasonDto,
+    @RequestContext() context: CommandContext,
+  ) {
+    return this.decide(id, { type: 'WithdrawRecommendation', reason: body.reason }, context);
+  }
+
+  @Post('applications/:applicationId/decline')
+  @Roles('society_staff')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Decline an application, with a reason' })
+  decline(
+    @Param('applicationId') id: string,
+    @Body() body: ReasonDto,
+    @RequestContext() context: CommandContext,
+  ) {
+    return this.decide(id, { type: 'DeclineApplication', reason: body.reason }, context);
+  }
+
+  @Post('applications/:applicationId/match')
+  @Roles('programme_admin')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Match a recommended candidate with a mentoring society' })
+  match(
+    @Param('applicationId') id: string,
+    @Body() body: MatchDto,
+    @RequestContext() context: CommandContext,
+  ) {
+    return this.decide(
+      id,
+      { type: 'MatchCandidate', mentoringSocietyCode: body.mentoringSocietyCode },
+      context,
+    );
+  }
+
+  @Post('applications/:applicationId/not-selected')
+  @Roles('programme_admin')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Mark a recommended candidate as not selected' })
+  notSelected(
+    @Param('applicationId') id: string,
+    @Body() body: ReasonDto,
+    @RequestContext() context: CommandContext,
+  ) {
+    return this.decide(id, { type: 'MarkNotSelected', reason: body.reason }, context);
+  }
+
+  @Post('applications/:applicationId/enrolment')
+  @Roles('programme_admin')
+  @HttpCode(201)
+  @ApiOperation({ summary: 'Enrol a matched candidate as a participant' })
+  enrol(
+    @Param('applicationId') id: string,
+    @Body() body: EnrolDto,
+    @RequestContext() context: CommandContext,
+  ) {
+    return this.commands.execute(new EnrolParticipantCommand(id, body.startDate, context));
+  }
+
+  private decide(applicationId: string, decision: SelectionDecision, context: CommandContext) {
+    return this.commands.execute(new DecideSelectionCommand(applicationId, decision, context));
+  }
+}

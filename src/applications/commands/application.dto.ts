@@ -1,0 +1,82 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsNotEmpty, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { DEGREE_LEVELS, ENROLMENT_TYPES } from '../../programmes/domain/programme';
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** `POST /v1/programmes/:programmeId/applications`. */
+export class SubmitApplicationDto {
+  @ApiProperty({ example: 'Li Wei' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
+  fullName!: string;
+
+  @ApiProperty({ example: 'CN', description: 'ISO 3166-1 alpha-2' })
+  @Matches(/^[A-Z]{2}$/, { message: 'nationality must be an ISO 3166-1 alpha-2 code such as CN' })
+  nationality!: string;
+
+  @ApiProperty({ enum: ENROLMENT_TYPES })
+  @IsIn(ENROLMENT_TYPES)
+  enrolmentType!: string;
+
+  @ApiProperty({ enum: DEGREE_LEVELS })
+  @IsIn(DEGREE_LEVELS)
+  degreeLevel!: string;
+
+  @ApiProperty({ example: 'Institute of Process Engineering, CAS' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(300)
+  institution!: string;
+
+  @ApiProperty({ example: '2028-07-01' })
+  @Matches(DATE, { message: 'expectedGraduationDate must be a date YYYY-MM-DD' })
+  expectedGraduationDate!: string;
+
+  @ApiProperty({ example: 'separation chemistry' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
+  researchField!: string;
+
+  @ApiProperty({ example: 'B33' })
+  @Matches(/^[A-Z][A-Z0-9]{1,15}$/, {
+    message: 'preferredSocietyCode must be a society code such as B33',
+  })
+  preferredSocietyCode!: string;
+}
+
+/** `POST .../recommendation`. */
+export class RecommendDto {
+  @ApiPropertyOptional({ example: 'Strong publication record in magnet materials.' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(2000)
+  note?: string;
+}
+
+/** A decision that must say why: decline, withdrawal, not-selected, rejection, retraction. */
+export class ReasonDto {
+  @ApiProperty({ example: "Research field outside the society's scope." })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(2000)
+  reason!: string;
+}
+
+/** `POST .../match`. */
+export class MatchDto {
+  @ApiProperty({ example: 'B33' })
+  @Matches(/^[A-Z][A-Z0-9]{1,15}$/, {
+    message: 'mentoringSocietyCode must be a society code such as B33',
+  })
+  mentoringSocietyCode!: string;
+}
+
+/** `POST .../enrolment`. */
+export class EnrolDto {
+  @ApiProperty({ example: '2026-01-01' })
+  @Matches(DATE, { message: 'startDate must be a date YYYY-MM-DD' })
+  startDate!: string;
+}

@@ -1,0 +1,92 @@
+import 'reflect-metadata';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ROLES, type Role } from './auth/principal';
+import { loadOrCreateSecret, mintToken } from './auth/tokens';
+import { ConfigError, loadConfig, type AppConfig } from './config/app-config';
+import { DTDP_2025 } from './programmes/domain/programme';
+import { seedProgrammes } from './programmes/programme-seed';
+import { createEventStore } from './stores/event-store.module';
+
+function config(): AppConfig {
+  try {
+    return loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
+const program = new Command('cli')
+  .description(
+    'Participant progress: local administration. Settings come from the environment, as for the service.',
+  )
+  .showHelpAfterError();
+
+program
+  .command('token')
+  .description('print a signed bearer token for local use')
+  .addOption(
+    new Option('--role <role>', 'the role the token carries').choices(ROLES).makeOptionMandatory(),
+  )
+  .option('--society <code>', 'society code, required for society_staff (e.g. B33)')
+  .option('--sub <id>', 'subject; defaults to a name derived from the role')
+  .option(
+    '--ttl <duration>',
+    'lifetime such as 8h, 30m, 7d',
+    (value) => {
+      if (!/^\d+\s*(s|m|h|d|w)$/.test(value))
+        throw new InvalidArgumentError('use a number and a unit: 30m, 8h, 7d');
+      return value;
+    },
+    '8h',
+  )
+  .action(async (options: { role: Role; society?: string; sub?: string; ttl: string }) => {
+    const settings = config();
+    if (settings.AUTH_JWKS_URL) {
+      process.stderr.write(
+        'AUTH_JWKS_URL is set: tokens come from your identity provider, not from this command.\n',
+      );
+      process.exit(1);
+    }
+    const secret = loadOrCreateSecret(settings.dataDir, settings.AUTH_JWT_SECRET);
+    const sub =
+      options.sub ?? `${options.role}${options.society ? `-${options.society}` : ''}-local`;
+    const token = await mintToken(
+      {
+        role: options.role,
+        sub,
+        ttl: options.ttl,
+        ...(options.society ? { society: options.society } : {}),
+      },
+      secret,
+    ).catch((error: Error) => {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    });
+    process.stdout.write(`${token}\n`);
+  });
+
+program
+  .command('seed')
+  .description(`define the ${DTDP_2025.programmeId} programme (idempotent)`)
+  .action(async () => {
+    const store = createEventStore(config());
+    try {
+      const wrote = await seedProgrammes(store);
+      process.stdout.write(
+        wrote
+          ? `Defined programme ${DTDP_2025.programmeId}.\n`
+          : `Programme ${DTDP_2025.programmeId} is already defined; nothing to do.\n`,
+      );
+    } finally {
+      await store.close();
+    }
+  });
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,193 @@
+import {
+  type ArgumentsHost,
+  Catch,
+  type ExceptionFilter,
+  HttpException,
+  Logger,
+} from '@nestjs/common';
+import type { ValidationError } from 'class-validator';
+import type { FastifyReply } from 'fastify';
+import { InvalidTokenError } from '../auth/tokens';
+import { EventStoreError } from '../event-sourcing';
+import { DomainError } from '../shared/domain/domain-error';
+
+/** One bad field of a request. */
+export type FieldError = { readonly field: string; readonly message: string };
+
+/** An RFC 9457 problem document, as every error response of the API. */
+export type ProblemDocument = {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly detail: string;
+  /** Stable code, e.g. `QUOTA_REACHED`. */
+  readonly code: string;
+  readonly errors?: readonly FieldError[];
+  readonly [extension: string]: unknown;
+};
+
+/** A request that failed validation: carries every bad field. */
+export class RequestValidationError extends Error {
+  constructor(readonly errors: readonly FieldError[]) {
+    super(
+      `${errors.length} field${errors.length === 1 ? ' is' : 's are'} invalid: ${errors.map((e) => e.field).join(', ')}.`,
+    );
+  }
+}
+
+/** An access refusal decided at the edge (401, 403, 404 that hides existence, 503). */
+export class ApiProblem extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** Flattens class-validator's tree into `field: message` pairs, one per broken constraint. */
+export function flattenValidationErrors(
+  errors: readonly ValidationError[],
+  parent = '',
+): FieldError[] {
+  return errors.flatMap((error) => {
+    const field = parent
+      ? /^\d+$/.test(error.property)
+        ? `${parent}[${error.property}]`
+        : `${parent}.${error.property}`
+      : error.property;
+    const own = Object.values(error.constraints ?? {}).map((message) => ({ field, message }));
+    return [...own, ...flattenValidationErrors(error.children ?? [], field)];
+  });
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not found',
+  409: 'Conflict',
+  412: 'Precondition failed',
+  415: 'Unsupported media type',
+  422: 'Unprocessable content',
+  428: 'Precondition required',
+  500: 'Internal server error',
+  503: 'Service unavailable',
+};
+const STATUS_BY_KIND: Record<DomainError['kind'], number> = {
+  not_found: 404,
+  conflict: 409,
+  rule: 422,
+  invalid: 400,
+};
+
+function problem(
+  status: number,
+  code: string,
+  detail: string,
+  extra: Record<string, unknown> = {},
+): ProblemDocument {
+  return {
+    type: `/problems/${code.toLowerCase().replace(/_/g, '-')}`,
+    title: TITLES[status] ?? 'Error',
+    status,
+    detail,
+    code,
+    ...extra,
+  };
+}
+
+/** Maps anything thrown to a problem document (and the headers it needs). */
+export function toProblem(exception: unknown): {
+  document: ProblemDocument;
+  headers: Record<string, string>;
+} {
+  if (exception instanceof RequestValidationError) {
+    return {
+      document: problem(400, 'VALIDATION_FAILED', exception.message, { errors: exception.errors }),
+      headers: {},
+    };
+  }
+  if (exception instanceof ApiProblem) {
+    return {
+      document: problem(exception.status, exception.code, exception.message),
+      headers: { ...exception.headers },
+    };
+  }
+  if (exception instanceof DomainError) {
+    return {
+      document: problem(STATUS_BY_KIND[exception.kind], exception.code, exception.message, {
+        ...exception.details,
+      }),
+      headers: {},
+    };
+  }
+  if (exception instanceof InvalidTokenError) {
+    return {
+      document: problem(401, 'UNAUTHENTICATED', exception.message),
+      headers: { 'www-authenticate': 'Bearer' },
+    };
+  }
+  if (exception instanceof EventStoreError) {
+    const conflictCodes = ['WRONG_EXPECTED_REVISION', 'CONCURRENCY_CONFLICT', 'DUPLICATE_EVENT_ID'];
+    const status = conflictCodes.includes(exception.code) ? 409 : 400;
+    return { document: problem(status, exception.code, exception.message), headers: {} };
+  }
+  if (exception instanceof HttpException) {
+    const status = exception.getStatus();
+    const response = exception.getResponse();
+    const detail =
+      typeof response === 'string'
+        ? response
+        : String((response as { message?: unknown }).message ?? exception.message);
+    const code = status === 404 ? 'NOT_FOUND' : status === 400 ? 'BAD_REQUEST' : `HTTP_${status}`;
+    return {
+      document: problem(status, code, Array.isArray(detail) ? detail.join('; ') : detail),
+      headers: {},
+    };
+  }
+  const fastifyError = exception as { statusCode?: number; code?: string; message?: string };
+  if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode < 500) {
+    // Fastify's own refusals before a handler runs: malformed JSON, wrong content type, too large.
+    const code =
+      fastifyError.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+        ? 'UNSUPPORTED_MEDIA_TYPE'
+        : 'MALFORMED_REQUEST';
+    return {
+      document: problem(
+        fastifyError.statusCode,
+        code,
+        fastifyError.message ?? 'The request could not be read.',
+      ),
+      headers: {},
+    };
+  }
+  return {
+    document: problem(
+      500,
+      'INTERNAL_ERROR',
+      'Something went wrong on our side; it has been logged.',
+    ),
+    headers: {},
+  };
+}
+
+/** Writes every error as `application/problem+json` (RFC 9457). */
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HTTP');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const { document, headers } = toProblem(exception);
+    if (document.status >= 500)
+      this.logger.error(exception instanceof Error ? exception.stack : String(exception));
+    void reply
+      .status(document.status)
+      .headers(headers)
+      .header('content-type', 'application/problem+json; charset=utf-8')
+      .send(document);
+  }
+}

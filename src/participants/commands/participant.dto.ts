@@ -1,0 +1,102 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import {
+  IsIn,
+  IsNotEmpty,
+  IsNumber,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+} from 'class-validator';
+import { CATEGORIES, PILLARS, type Pillar } from '../../programmes/domain/programme';
+import { RATINGS, type Rating } from '../domain/participant';
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** `POST /v1/participants/:participantId/activities`. */
+export class LogActivityDto {
+  @ApiProperty({ enum: PILLARS })
+  @IsIn(PILLARS)
+  pillar!: Pillar;
+
+  @ApiProperty({ enum: CATEGORIES, description: 'must belong to the pillar' })
+  @IsIn(CATEGORIES)
+  category!: string;
+
+  @ApiProperty({ example: 'China Rare Earth Annual Conference, Baotou' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(300)
+  title!: string;
+
+  @ApiProperty({ example: '2026-03-14' })
+  @Matches(DATE, { message: 'occurredOn must be a date YYYY-MM-DD' })
+  occurredOn!: string;
+
+  @ApiPropertyOptional({
+    example: '2026-03-16',
+    description: 'last day, for activities over several days',
+  })
+  @IsOptional()
+  @Matches(DATE, { message: 'endedOn must be a date YYYY-MM-DD' })
+  endedOn?: string;
+
+  @ApiProperty({ example: 8, description: '> 0 and at most 24 per calendar day spanned' })
+  @IsNumber({ allowNaN: false, allowInfinity: false, maxDecimalPlaces: 2 })
+  @Min(0.01)
+  @Max(100_000)
+  hours!: number;
+
+  @ApiPropertyOptional({ example: 'https://files.example.org/certificates/123.pdf' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(1000)
+  evidence?: string;
+}
+
+/** `POST .../correction`: a reason and at least one of hours, pillar, category. */
+export class CorrectActivityDto {
+  @ApiProperty({ example: 'Hours were entered for one day instead of three.' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(2000)
+  reason!: string;
+
+  @ApiPropertyOptional({ example: 24 })
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false, maxDecimalPlaces: 2 })
+  @Min(0.01)
+  @Max(100_000)
+  hours?: number;
+
+  @ApiPropertyOptional({ enum: PILLARS })
+  @IsOptional()
+  @IsIn(PILLARS)
+  pillar?: Pillar;
+
+  @ApiPropertyOptional({ enum: CATEGORIES })
+  @IsOptional()
+  @IsIn(CATEGORIES)
+  category?: string;
+}
+
+/** `POST .../reviews`. */
+export class ReviewDto {
+  @ApiProperty({ example: '2026-H1', description: 'the period reviewed, e.g. 2026-H1 or 2026-Q3' })
+  @Matches(/^\d{4}-(H[12]|Q[1-4]|\d{2}|Y)$/, {
+    message: 'period must look like 2026-H1, 2026-Q3, 2026-07 or 2026-Y',
+  })
+  period!: string;
+
+  @ApiProperty({ enum: RATINGS })
+  @IsIn(RATINGS)
+  rating!: Rating;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(4000)
+  note?: string;
+}

@@ -1,0 +1,239 @@
+import { Body, Controller, Headers, HttpCode, Param, Post, Res } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { Roles } from '../auth/auth.guard';
+import { ReasonDto } from '../applications/commands/application.dto';
+import { timeOrderedUuid } from '../event-sourcing';
+import { ApiProblem } from '../http/problem-details';
+import { RequestContext } from '../http/request-context';
+import type { CommandContext } from '../shared/command-context';
+import { CorrectActivityDto, LogActivityDto, ReviewDto } from './commands/participant.dto';
+import { ParticipantCommandMessage, type ParticipantRequest } from './commands/participant.handler';
+
+const IF_MATCH = {
+  name: 'If-Match',
+  required: false,
+  description: 'the ETag (stream revision) last read; stale gives 409',
+};
+
+/** Commands on one participant. Each answers with the participant's new revision as `ETag`. */
+@ApiTags('participants')
+@ApiBearerAuth()
+@ApiHeader(IF_MATCH)
+@Controller('v1/participants/:participantId')
+export class ParticipantsController {
+  constructor(private readonly commands: CommandBus) {}
+
+  @Post('activities')
+  @Roles('participant', 'society_staff')
+  @HttpCode(201)
+  @ApiOperation({ summary: 'Log an activity (pending until verified)' })
+  async log(
+    @Param('participantId') participantId: string,
+    @Body() body: LogActivityDto,
+    @RequestContext() context: CommandContext,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const activityId = timeOrderedUuid(context.now.getTime());
+    const request: ParticipantRequest = {
+      type: 'LogActivity',
+      activityId,
+      pillar: body.pillar,
+      category: body.category,
+      title: body.title,
+      occurredOn: body.occurredOn,
+      endedOn: body.endedOn ?? null,
+      hours: body.hours,
+      evidence: body.evidence ?? null,
+    };
+    return { activityId, ...(await this.run(participantId, request, context, ifMatch, reply)) };
+  }
+
+  @Post('activities/:activityId/verification')
+  @Roles('society_staff')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Verify a pending activity: its hours count from now on' })
+  verify(
+    @Param('participantId') participantId: string,
+    @Param('activityId') activityId: string,
+    @RequestContext() context: CommandContext,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    return this.run(participantId, { type: 'VerifyActivity', activityId }, context, ifMatch, reply);
+  }
+
+  @Post('activities/:activityId/rejection')
+  @Roles('society_staff')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Reject a pending activity, with a reason' })
+  reject(
+    @Param('participantId') participantId: string,
+    @Param('activityId') activityId: string,
+    @Body() body: ReasonDto,
+    @RequestContext() context: CommandContext,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    return this.run(
+      participantId,
+      { type: 'RejectActivity', activityId, reason: body.reason },
+      context,
+      ifMatch,
+      reply,
+    );
+  }
+
+  @Post('activities/:activityId/correction')
+  @Roles('participant', 'society_staff')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Correct hours, pillar or category; a verified activity becomes pending again',
+  })
+  correct(
+    @Param('participantId') participantId: string,
+    @Param('activityId') activityId: string,
+    @Body() body: CorrectActivityDto,
+    @RequestContext() context: CommandContext,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const { reason, hours, pillar, category } = body;
+    const request: ParticipantRequest = {
+      type: 'CorrectActivity',
+      activityId,
+      reason,
+      ...(hours === undefined ? {} : { hours }),
+      ...(pillar === undefined ? {} : { pillar }),
+      ...(category === undefined ? {} : { category }),
+    };
+    return this.run(participantId, request, context, ifMatch, reply);
+  }
+
+  @Post('activities/:activityId/retraction')
+  @Roles('participant', 'society_staff')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Retract an activity: it leaves every total' })
+  retract(
+    @Param('participantId') participantId: string,
+    @Param('activityId') activityId: string,
+    @Body() body: ReasonDto,
+    @RequestContext() context: CommandContext,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    return this.run(
+      participantId,
+      { type: 'RetractActivity', activityId, reason: body.reason },
+      context,
+      ifMatch,
+      reply,
+    );
+  }
+
+  @Post('reviews')
+  @Roles('society_staff')
+  @HttpCode(201)
+  @ApiOperation({ summary: 'Record a periodic progress review' })
+  review(
+    @Param('participantId') participantId: string,
+    @Body() body: ReviewDto,
+    @RequestContext() context: CommandContext,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    return this.run(
+      participantId,
+      { type: 'ReviewProgress', period: body.period, rating: body.rating, note: body.note ?? null },
+      context,
+      ifMatch,
+      reply,
+    );
+  }
+
+  @Post('completion')
+  @Roles('society_staff')
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      'Record completion (needs the required verified hours; 422 with the shortfall otherwise)',
+  })
+  complete(
+    @Param('participantId') participantId: string,
+    @RequestContext() context: CommandContext,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    return this.run(participantId, { type: 'CompleteParticipation' }, context, ifMatch, reply);
+  }
+
+  @Post('withdrawal')
+  @Roles('society_staff', 'participant')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Withdraw the participant, with a reason' })
+  withdraw(
+    @Param('participantId') participantId: string,
+    @Body() body: ReasonDto,
+    @RequestContext() context: CommandContext,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    return this.run(
+      participantId,
+      { type: 'WithdrawParticipant', reason: body.reason },
+      context,
+      ifMatch,
+      reply,
+    );
+  }
+
+  @Post('association-invitation')
+  @Roles('programme_admin')
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      'Invite to the Young Scientists Advancement Association (completed, or on track with an exceptional review)',
+  })
+  invite(
+    @Param('participantId') participantId: string,
+    @RequestContext() context: CommandContext,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    return this.run(
+      participantId,
+      { type: 'InviteToAdvancementAssociation' },
+      context,
+      ifMatch,
+      reply,
+    );
+  }
+
+  private async run(
+    participantId: string,
+    request: ParticipantRequest,
+    context: CommandContext,
+    ifMatch: string | undefined,
+    reply: FastifyReply,
+  ) {
+    const result = await this.commands.execute(
+      new ParticipantCommandMessage(participantId, request, context, parseIfMatch(ifMatch)),
+    );
+    void reply.header('etag', `"${result.revision}"`);
+    return { position: result.position };
+  }
+}
+
+function parseIfMatch(header: string | undefined): number | undefined {
+  if (header === undefined) return undefined;
+  const match = /^(?:W\/)?"?(\d+)"?$/.exec(header.trim());
+  if (!match)
+    throw new ApiProblem(
+      400,
+      'INVALID_IF_MATCH',
+      'If-Match must be an ETag this API gave, such as "3".',
+    );
+  return Number(match[1]);
+}

@@ -1,0 +1,42 @@
+import { Inject } from '@nestjs/common';
+import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { type EventStore, handleCommand } from '../../event-sourcing';
+import { EVENT_STORE } from '../../stores/event-store.module';
+import { type CommandContext, eventMetadata } from '../../shared/command-context';
+import { programmeDecider, programmeStream, type ProgrammeRules } from '../domain/programme';
+
+/** What a command answers: the global position of its last event (read-your-writes). */
+export type Positioned = { readonly position: number | null };
+
+export class DefineProgrammeCommand extends Command<
+  { programmeId: string; created: boolean } & Positioned
+> {
+  constructor(
+    readonly rules: ProgrammeRules,
+    readonly context: CommandContext,
+  ) {
+    super();
+  }
+}
+
+@CommandHandler(DefineProgrammeCommand)
+export class DefineProgrammeHandler implements ICommandHandler<DefineProgrammeCommand> {
+  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+
+  async execute({ rules, context }: DefineProgrammeCommand) {
+    const result = await handleCommand(
+      this.store,
+      programmeStream(rules.programmeId),
+      programmeDecider,
+      { type: 'DefineProgramme', rules },
+      {
+        metadata: eventMetadata(context),
+      },
+    );
+    return {
+      programmeId: rules.programmeId,
+      created: result.events.length > 0,
+      position: result.position ?? null,
+    };
+  }
+}

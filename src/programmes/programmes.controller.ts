@@ -1,0 +1,30 @@
+import { Body, Controller, HttpCode, Post, Res } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { Roles } from '../auth/auth.guard';
+import { RequestContext } from '../http/request-context';
+import type { CommandContext } from '../shared/command-context';
+import { DefineProgrammeDto } from './commands/define-programme.dto';
+import { DefineProgrammeCommand } from './commands/define-programme.handler';
+
+@ApiTags('programmes')
+@ApiBearerAuth()
+@Controller('v1/programmes')
+export class ProgrammesController {
+  constructor(private readonly commands: CommandBus) {}
+
+  @Post()
+  @Roles('programme_admin')
+  @HttpCode(201)
+  @ApiOperation({ summary: 'Define a programme (idempotent for identical rules: 200)' })
+  async define(
+    @Body() body: DefineProgrammeDto,
+    @RequestContext() context: CommandContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const result = await this.commands.execute(new DefineProgrammeCommand(body, context));
+    if (!result.created) void reply.status(200);
+    return result;
+  }
+}
