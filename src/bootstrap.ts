@@ -21,8 +21,11 @@ export async function createApp(
     new FastifyAdapter({ bodyLimit: 1024 * 1024 }),
     {
       logger: options.logger ?? ['error', 'warn', 'log'],
+      // Our own JSON parser below (Nest would otherwise install its own at init).
+      bodyParser: false,
     },
   );
+  acceptEmptyJsonBodies(app);
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.useGlobalPipes(
     new ValidationPipe({
@@ -47,4 +50,32 @@ export async function createApp(
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
   app.enableShutdownHooks();
   return app;
+}
+
+// Commands without a body (verification, completion, ...) are often sent with a JSON content
+// type and nothing after it; Fastify would refuse that, so an empty JSON body reads as none.
+function acceptEmptyJsonBodies(app: NestFastifyApplication): void {
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.removeContentTypeParser('application/json');
+  fastify.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string' },
+    (_request, body, done) => {
+      const text = typeof body === 'string' ? body : body.toString('utf8');
+      if (text.trim() === '') {
+        done(null, undefined);
+        return;
+      }
+      try {
+        done(null, JSON.parse(text));
+      } catch (error) {
+        done(
+          Object.assign(new Error(`The body is not valid JSON: ${(error as Error).message}.`), {
+            statusCode: 400,
+          }),
+          undefined,
+        );
+      }
+    },
+  );
 }

@@ -89,13 +89,14 @@ function problem(
   detail: string,
   extra: Record<string, unknown> = {},
 ): ProblemDocument {
+  // Extensions first, so none can overwrite a standard member.
   return {
+    ...extra,
     type: `/problems/${code.toLowerCase().replace(/_/g, '-')}`,
     title: TITLES[status] ?? 'Error',
     status,
     detail,
     code,
-    ...extra,
   };
 }
 
@@ -138,15 +139,28 @@ export function toProblem(exception: unknown): {
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
     const response = exception.getResponse();
-    const detail =
-      typeof response === 'string'
-        ? response
-        : String((response as { message?: unknown }).message ?? exception.message);
+    const health = response as { status?: unknown; details?: Record<string, unknown> };
+    if (status === 503 && health.status === 'error' && health.details) {
+      // @nestjs/terminus: not ready. Keep what each check said.
+      const down = Object.keys(health.details).filter(
+        (key) => (health.details![key] as { status?: string }).status !== 'up',
+      );
+      return {
+        document: problem(503, 'NOT_READY', `Not ready: ${down.join(', ')} did not answer.`, {
+          checks: health.details,
+        }),
+        headers: { 'retry-after': '5' },
+      };
+    }
+    const message =
+      typeof response === 'string' ? response : (response as { message?: unknown }).message;
+    const detail = Array.isArray(message)
+      ? message.join('; ')
+      : typeof message === 'string'
+        ? message
+        : exception.message;
     const code = status === 404 ? 'NOT_FOUND' : status === 400 ? 'BAD_REQUEST' : `HTTP_${status}`;
-    return {
-      document: problem(status, code, Array.isArray(detail) ? detail.join('; ') : detail),
-      headers: {},
-    };
+    return { document: problem(status, code, detail), headers: {} };
   }
   const fastifyError = exception as { statusCode?: number; code?: string; message?: string };
   if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode < 500) {

@@ -53,9 +53,12 @@ describe('health (HTTP)', () => {
     expect((await server.inject({ method: 'GET', url: '/health/live' })).statusCode).toBe(200);
     const ready = await server.inject({ method: 'GET', url: '/health/ready' });
     expect(ready.statusCode).toBe(503);
+    expect(ready.headers['content-type']).toContain('application/problem+json');
     expect(ready.json()).toMatchObject({
-      status: 'error',
-      error: { eventStore: { status: 'down' } },
+      status: 503,
+      code: 'NOT_READY',
+      detail: 'Not ready: eventStore did not answer.',
+      checks: { eventStore: { status: 'down' } },
     });
   });
 });

@@ -157,7 +157,7 @@ function alreadyDecided(applicationId: string, status: CandidateStatus) {
   return conflict(
     'ALREADY_DECIDED',
     `Application ${applicationId} is already ${status.replace('_', ' ')}.`,
-    { status },
+    { currentStatus: status },
   );
 }
 
@@ -166,7 +166,7 @@ function notInState(applicationId: string, status: CandidateStatus | undefined, 
     'WRONG_STAGE',
     `Application ${applicationId} must be ${wanted}; it is ${status?.replace('_', ' ') ?? 'undecided'}.`,
     {
-      status: status ?? 'submitted',
+      currentStatus: status ?? 'submitted',
     },
   );
 }
