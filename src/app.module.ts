@@ -4,6 +4,7 @@ import { ApplicationsModule } from './applications/applications.module';
 import { AuthModule } from './auth/auth.module';
 import { AppConfig } from './config/app-config';
 import { HealthModule } from './health/health.module';
+import { IdempotencyModule } from './http/idempotency/idempotency.module';
 import { ParticipantsModule } from './participants/participants.module';
 import { ProgrammesModule } from './programmes/programmes.module';
 import { Clock, SystemClock } from './shared/clock';
@@ -20,6 +21,7 @@ export class AppModule {
         CqrsModule.forRoot(),
         EventStoreModule.forRoot(),
         AuthModule,
+        IdempotencyModule,
         HealthModule,
         ProgrammesModule,
         ApplicationsModule,

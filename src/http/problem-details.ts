@@ -47,6 +47,16 @@ export class ApiProblem extends Error {
   }
 }
 
+/** A refusal answered before under the same Idempotency-Key, sent again as it was. */
+export class ReplayedProblem extends Error {
+  constructor(
+    readonly status: number,
+    readonly document: unknown,
+  ) {
+    super('replayed');
+  }
+}
+
 /** Flattens class-validator's tree into `field: message` pairs, one per broken constraint. */
 export function flattenValidationErrors(
   errors: readonly ValidationError[],
@@ -105,6 +115,9 @@ export function toProblem(exception: unknown): {
   document: ProblemDocument;
   headers: Record<string, string>;
 } {
+  if (exception instanceof ReplayedProblem) {
+    return { document: exception.document as ProblemDocument, headers: {} };
+  }
   if (exception instanceof RequestValidationError) {
     return {
       document: problem(400, 'VALIDATION_FAILED', exception.message, { errors: exception.errors }),

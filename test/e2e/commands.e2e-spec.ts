@@ -714,6 +714,56 @@ describe.each<StoreKind>(['sqlite', 'postgres'])('commands over HTTP (%s)', (kin
     });
   });
 
+  describe('Idempotency-Key', () => {
+    const submitted = async () =>
+      (await t.store.readAll(0, 10_000)).filter((event) => event.type === 'ApplicationSubmitted');
+
+    it('the same key and body return the first answer and append nothing; another body is 422', async () => {
+      const headers = { ...(await t.auth('applicant')), 'idempotency-key': 'submit-1' };
+      const first = await post(`/v1/programmes/${P}/applications`, headers, eligibleForm);
+      const again = await post(`/v1/programmes/${P}/applications`, headers, eligibleForm);
+      expect(first.statusCode).toBe(201);
+      expect(again.statusCode).toBe(201);
+      expect(again.json()).toEqual(first.json());
+      expect(again.headers['idempotent-replayed']).toBe('true');
+      expect(await submitted()).toHaveLength(1);
+      const other = await post(`/v1/programmes/${P}/applications`, headers, {
+        ...eligibleForm,
+        fullName: 'Wang Fang',
+      });
+      expect(other.json()).toMatchObject({ status: 422, code: 'IDEMPOTENCY_KEY_REUSED' });
+      expect(await submitted()).toHaveLength(1);
+    });
+
+    it('keys belong to their caller; a refusal is remembered and replayed as it was', async () => {
+      const a = await post(
+        `/v1/programmes/${P}/applications`,
+        { ...(await t.auth('applicant', { sub: 'a' })), 'idempotency-key': 'k' },
+        eligibleForm,
+      );
+      const b = await post(
+        `/v1/programmes/${P}/applications`,
+        { ...(await t.auth('applicant', { sub: 'b' })), 'idempotency-key': 'k' },
+        eligibleForm,
+      );
+      expect(a.json<{ applicationId: string }>().applicationId).not.toBe(
+        b.json<{ applicationId: string }>().applicationId,
+      );
+      const id = a.json<{ applicationId: string }>().applicationId;
+      const headers = { ...(await staff()), 'idempotency-key': 'decline-1' };
+      expect(
+        (await post(`/v1/applications/${id}/decline`, headers, { reason: 'x' })).statusCode,
+      ).toBe(200);
+      const recommend = { ...(await staff()), 'idempotency-key': 'rec-1' };
+      const refused = await post(`/v1/applications/${id}/recommendation`, recommend, {});
+      expect(refused.json()).toMatchObject({ status: 409, code: 'ALREADY_DECIDED' });
+      const replayed = await post(`/v1/applications/${id}/recommendation`, recommend, {});
+      expect(replayed.statusCode).toBe(409);
+      expect(replayed.headers['content-type']).toContain('application/problem+json');
+      expect(replayed.json()).toEqual(refused.json());
+    });
+  });
+
   it('durability: a restart on the same data keeps everything', async () => {
     const participantId = await enrolledParticipant();
     const before = await t.store.readAll(0, 1000);
