@@ -74,7 +74,9 @@ export class IdempotencyInterceptor implements NestInterceptor {
         break;
     }
     try {
-      const body = await lastValueFrom(next.handle(), { defaultValue: undefined });
+      const body: unknown = await lastValueFrom(next.handle() as Observable<unknown>, {
+        defaultValue: undefined,
+      });
       await this.store.complete(scope, key, reply.statusCode, body);
       return body;
     } catch (error) {
