@@ -6,11 +6,14 @@ import { RequestContext } from '../http/request-context';
 import type { CommandContext } from '../shared/command-context';
 import {
   EnrolDto,
+  EnrolResultDto,
   MatchDto,
   ReasonDto,
   RecommendDto,
   SubmitApplicationDto,
+  SubmitApplicationResultDto,
 } from './commands/application.dto';
+import { ApiCommand, PositionResultDto } from '../http/openapi';
 import {
   DecideSelectionCommand,
   EnrolParticipantCommand,
@@ -30,6 +33,7 @@ export class ApplicationsController {
   @ApiOperation({
     summary: 'Submit an application; eligibility is evaluated and kept with its reasons',
   })
+  @ApiCommand({ status: 201, type: SubmitApplicationResultDto, errors: [400, 403, 404, 422] })
   submit(
     @Param('programmeId') programmeId: string,
     @Body() body: SubmitApplicationDto,
@@ -44,6 +48,7 @@ export class ApplicationsController {
   @ApiOperation({
     summary: 'Recommend an eligible candidate to headquarters (at most the quota per society)',
   })
+  @ApiCommand({ status: 200, type: PositionResultDto, errors: [400, 403, 404, 409, 422] })
   recommend(
     @Param('applicationId') id: string,
     @Body() body: RecommendDto,
@@ -56,6 +61,7 @@ export class ApplicationsController {
   @Roles('society_staff')
   @HttpCode(200)
   @ApiOperation({ summary: 'Withdraw a recommendation before matching; frees a quota slot' })
+  @ApiCommand({ status: 200, type: PositionResultDto, errors: [400, 403, 404, 409] })
   withdraw(
     @Param('applicationId') id: string,
     @Body() body: ReasonDto,
@@ -68,6 +74,7 @@ export class ApplicationsController {
   @Roles('society_staff')
   @HttpCode(200)
   @ApiOperation({ summary: 'Decline an application, with a reason' })
+  @ApiCommand({ status: 200, type: PositionResultDto, errors: [400, 403, 404, 409] })
   decline(
     @Param('applicationId') id: string,
     @Body() body: ReasonDto,
@@ -80,6 +87,7 @@ export class ApplicationsController {
   @Roles('programme_admin')
   @HttpCode(200)
   @ApiOperation({ summary: 'Match a recommended candidate with a mentoring society' })
+  @ApiCommand({ status: 200, type: PositionResultDto, errors: [400, 403, 404, 409, 422] })
   match(
     @Param('applicationId') id: string,
     @Body() body: MatchDto,
@@ -96,6 +104,7 @@ export class ApplicationsController {
   @Roles('programme_admin')
   @HttpCode(200)
   @ApiOperation({ summary: 'Mark a recommended candidate as not selected' })
+  @ApiCommand({ status: 200, type: PositionResultDto, errors: [400, 403, 404, 409] })
   notSelected(
     @Param('applicationId') id: string,
     @Body() body: ReasonDto,
@@ -108,6 +117,7 @@ export class ApplicationsController {
   @Roles('programme_admin')
   @HttpCode(201)
   @ApiOperation({ summary: 'Enrol a matched candidate as a participant' })
+  @ApiCommand({ status: 201, type: EnrolResultDto, errors: [400, 403, 404, 409, 422] })
   enrol(
     @Param('applicationId') id: string,
     @Body() body: EnrolDto,

@@ -8,7 +8,13 @@ import { timeOrderedUuid } from '../event-sourcing';
 import { ApiProblem } from '../http/problem-details';
 import { RequestContext } from '../http/request-context';
 import type { CommandContext } from '../shared/command-context';
-import { CorrectActivityDto, LogActivityDto, ReviewDto } from './commands/participant.dto';
+import {
+  CorrectActivityDto,
+  LogActivityDto,
+  LogActivityResultDto,
+  ReviewDto,
+} from './commands/participant.dto';
+import { ApiCommand, PositionResultDto } from '../http/openapi';
 import { ParticipantCommandMessage, type ParticipantRequest } from './commands/participant.handler';
 
 const IF_MATCH = {
@@ -29,6 +35,7 @@ export class ParticipantsController {
   @Roles('participant', 'society_staff')
   @HttpCode(201)
   @ApiOperation({ summary: 'Log an activity (pending until verified)' })
+  @ApiCommand({ status: 201, type: LogActivityResultDto, errors: [400, 403, 404, 409, 422] })
   async log(
     @Param('participantId') participantId: string,
     @Body() body: LogActivityDto,
@@ -55,6 +62,7 @@ export class ParticipantsController {
   @Roles('society_staff')
   @HttpCode(200)
   @ApiOperation({ summary: 'Verify a pending activity: its hours count from now on' })
+  @ApiCommand({ status: 200, type: PositionResultDto, errors: [403, 404, 409] })
   verify(
     @Param('participantId') participantId: string,
     @Param('activityId') activityId: string,
@@ -69,6 +77,7 @@ export class ParticipantsController {
   @Roles('society_staff')
   @HttpCode(200)
   @ApiOperation({ summary: 'Reject a pending activity, with a reason' })
+  @ApiCommand({ status: 200, type: PositionResultDto, errors: [400, 403, 404, 409] })
   reject(
     @Param('participantId') participantId: string,
     @Param('activityId') activityId: string,
@@ -92,6 +101,7 @@ export class ParticipantsController {
   @ApiOperation({
     summary: 'Correct hours, pillar or category; a verified activity becomes pending again',
   })
+  @ApiCommand({ status: 200, type: PositionResultDto, errors: [400, 403, 404, 409, 422] })
   correct(
     @Param('participantId') participantId: string,
     @Param('activityId') activityId: string,
@@ -116,6 +126,7 @@ export class ParticipantsController {
   @Roles('participant', 'society_staff')
   @HttpCode(200)
   @ApiOperation({ summary: 'Retract an activity: it leaves every total' })
+  @ApiCommand({ status: 200, type: PositionResultDto, errors: [400, 403, 404, 409] })
   retract(
     @Param('participantId') participantId: string,
     @Param('activityId') activityId: string,
@@ -137,6 +148,7 @@ export class ParticipantsController {
   @Roles('society_staff')
   @HttpCode(201)
   @ApiOperation({ summary: 'Record a periodic progress review' })
+  @ApiCommand({ status: 201, type: PositionResultDto, errors: [400, 403, 404, 409] })
   review(
     @Param('participantId') participantId: string,
     @Body() body: ReviewDto,
@@ -160,6 +172,7 @@ export class ParticipantsController {
     summary:
       'Record completion (needs the required verified hours; 422 with the shortfall otherwise)',
   })
+  @ApiCommand({ status: 200, type: PositionResultDto, errors: [403, 404, 409, 422] })
   complete(
     @Param('participantId') participantId: string,
     @RequestContext() context: CommandContext,
@@ -173,6 +186,7 @@ export class ParticipantsController {
   @Roles('society_staff', 'participant')
   @HttpCode(200)
   @ApiOperation({ summary: 'Withdraw the participant, with a reason' })
+  @ApiCommand({ status: 200, type: PositionResultDto, errors: [400, 403, 404, 409] })
   withdraw(
     @Param('participantId') participantId: string,
     @Body() body: ReasonDto,
@@ -196,6 +210,7 @@ export class ParticipantsController {
     summary:
       'Invite to the Young Scientists Advancement Association (completed, or on track with an exceptional review)',
   })
+  @ApiCommand({ status: 200, type: PositionResultDto, errors: [403, 404, 409, 422] })
   invite(
     @Param('participantId') participantId: string,
     @RequestContext() context: CommandContext,

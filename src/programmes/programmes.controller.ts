@@ -5,7 +5,8 @@ import type { FastifyReply } from 'fastify';
 import { Roles } from '../auth/auth.guard';
 import { RequestContext } from '../http/request-context';
 import type { CommandContext } from '../shared/command-context';
-import { DefineProgrammeDto } from './commands/define-programme.dto';
+import { DefineProgrammeDto, DefineProgrammeResultDto } from './commands/define-programme.dto';
+import { ApiCommand } from '../http/openapi';
 import { DefineProgrammeCommand } from './commands/define-programme.handler';
 
 @ApiTags('programmes')
@@ -18,6 +19,12 @@ export class ProgrammesController {
   @Roles('programme_admin')
   @HttpCode(201)
   @ApiOperation({ summary: 'Define a programme (idempotent for identical rules: 200)' })
+  @ApiCommand({
+    status: 201,
+    type: DefineProgrammeResultDto,
+    errors: [400, 403, 409],
+    description: 'defined (200 when the same rules were defined before)',
+  })
   async define(
     @Body() body: DefineProgrammeDto,
     @RequestContext() context: CommandContext,

@@ -80,3 +80,43 @@ export class EnrolDto {
   @Matches(DATE, { message: 'startDate must be a date YYYY-MM-DD' })
   startDate!: string;
 }
+
+export class EligibilityCheckDto {
+  @ApiProperty({
+    enum: ['deadline', 'nationality', 'enrolmentType', 'degreeLevel', 'remainingStudy', 'society'],
+  })
+  rule!: string;
+
+  @ApiProperty()
+  passed!: boolean;
+
+  @ApiProperty({ example: 'nationality CN; eligible: CN' })
+  detail!: string;
+}
+
+export class EligibilityDto {
+  @ApiProperty()
+  eligible!: boolean;
+
+  @ApiProperty({ type: [EligibilityCheckDto] })
+  checks!: EligibilityCheckDto[];
+}
+
+export class SubmitApplicationResultDto {
+  @ApiProperty({ example: '019ac5f2-1c3e-7a4b-9d2e-5f6a7b8c9d0e' })
+  applicationId!: string;
+
+  @ApiProperty({ type: EligibilityDto })
+  eligibility!: EligibilityDto;
+
+  @ApiProperty({ example: 17 })
+  position!: number;
+}
+
+export class EnrolResultDto {
+  @ApiProperty({ example: '5b1f0c2a-9e3d-5c4b-a1f2-3e4d5c6b7a89' })
+  participantId!: string;
+
+  @ApiProperty({ example: 23 })
+  position!: number;
+}

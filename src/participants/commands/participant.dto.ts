@@ -100,3 +100,11 @@ export class ReviewDto {
   @MaxLength(4000)
   note?: string;
 }
+
+export class LogActivityResultDto {
+  @ApiProperty({ example: '019ac5f2-1c3e-7a4b-9d2e-5f6a7b8c9d0e' })
+  activityId!: string;
+
+  @ApiProperty({ example: 31 })
+  position!: number;
+}

@@ -116,3 +116,14 @@ export class DefineProgrammeDto {
   @Type(() => SocietyDto)
   societies!: SocietyDto[];
 }
+
+export class DefineProgrammeResultDto {
+  @ApiProperty({ example: 'cast-dtdp-2025' })
+  programmeId!: string;
+
+  @ApiProperty({ description: 'false when the same rules were defined before (200)' })
+  created!: boolean;
+
+  @ApiProperty({ example: 1, nullable: true })
+  position!: number | null;
+}
