@@ -124,7 +124,7 @@ export async function seedDemoCohort(
   const admin = (at: string) => as('programme_admin', 'demo-admin', at);
   const run = async <T>(command: Parameters<CommandBus['execute']>[0]): Promise<T> => {
     count += 1;
-    return (await commands.execute(command)) as T;
+    return await commands.execute(command);
   };
 
   const ids: string[] = [];
