@@ -1,0 +1,147 @@
+import type { RecordedEvent } from '../../event-sourcing';
+import type { Projection } from '../../projections/projection';
+import type { Pillar } from '../../programmes/domain/programme';
+import type { ActivityStatus, ParticipantEvent, Rating } from '../domain/participant';
+
+/** One activity as the progress read model keeps it. */
+export type ProgressActivity = {
+  readonly pillar: Pillar;
+  readonly category: string;
+  readonly hours: number;
+  readonly occurredOn: string;
+  readonly endedOn: string | null;
+  readonly status: ActivityStatus;
+};
+
+/**
+ * The progress read model of one participant: the stored figures. Totals and pace are derived
+ * when read (see `progress.view.ts`), because pace depends on today's date.
+ */
+export type ProgressDoc = {
+  readonly participantId: string;
+  readonly applicationId: string;
+  readonly programmeId: string;
+  readonly societyCode: string;
+  readonly mentoringSocietyCode: string;
+  readonly participantSub: string;
+  readonly fullName: string;
+  readonly timeZone: string;
+  readonly status: 'active' | 'completed' | 'withdrawn';
+  readonly windowStart: string;
+  readonly windowEnd: string;
+  readonly requiredHours: number;
+  readonly activities: Readonly<Record<string, ProgressActivity>>;
+  readonly reviews: Readonly<Record<string, Rating>>;
+  readonly invited: boolean;
+  /** Global position of the last event applied to this participant. */
+  readonly position: number;
+  /** Revision of the participant stream: the ETag of its commands. */
+  readonly revision: number;
+};
+
+const PARTICIPANT_EVENTS = new Set([
+  'ParticipantEnrolled',
+  'ActivityLogged',
+  'ActivityVerified',
+  'ActivityRejected',
+  'ActivityCorrected',
+  'ActivityRetracted',
+  'ProgressReviewed',
+  'ParticipationCompleted',
+  'ParticipantWithdrawn',
+  'AdvancementAssociationInvited',
+]);
+
+function withActivity(
+  doc: ProgressDoc,
+  activityId: string,
+  change: Partial<ProgressActivity>,
+): ProgressDoc {
+  const activity = doc.activities[activityId];
+  if (!activity)
+    throw new Error(`activity ${activityId} is not known to participant ${doc.participantId}`);
+  return { ...doc, activities: { ...doc.activities, [activityId]: { ...activity, ...change } } };
+}
+
+function evolve(doc: ProgressDoc | null, recorded: RecordedEvent): ProgressDoc | null {
+  const event = recorded as unknown as ParticipantEvent & RecordedEvent;
+  const stamp = { position: recorded.position, revision: recorded.revision };
+  if (event.type === 'ParticipantEnrolled') {
+    const data = event.data;
+    return {
+      participantId: data.participantId,
+      applicationId: data.applicationId,
+      programmeId: data.programmeId,
+      societyCode: data.societyCode,
+      mentoringSocietyCode: data.mentoringSocietyCode,
+      participantSub: data.participantSub,
+      fullName: data.fullName,
+      timeZone: data.timeZone,
+      status: 'active',
+      windowStart: data.startDate,
+      windowEnd: data.windowEnd,
+      requiredHours: data.requiredHours,
+      activities: {},
+      reviews: {},
+      invited: false,
+      ...stamp,
+    };
+  }
+  if (!doc) throw new Error(`${event.type} before ParticipantEnrolled in ${recorded.streamName}`);
+  switch (event.type) {
+    case 'ActivityLogged': {
+      const { activityId, pillar, category, hours, occurredOn, endedOn } = event.data;
+      const activity: ProgressActivity = {
+        pillar,
+        category,
+        hours,
+        occurredOn,
+        endedOn,
+        status: 'pending',
+      };
+      return { ...doc, activities: { ...doc.activities, [activityId]: activity }, ...stamp };
+    }
+    case 'ActivityVerified':
+      return { ...withActivity(doc, event.data.activityId, { status: 'verified' }), ...stamp };
+    case 'ActivityRejected':
+      return { ...withActivity(doc, event.data.activityId, { status: 'rejected' }), ...stamp };
+    case 'ActivityCorrected': {
+      const { activityId, hours, pillar, category } = event.data;
+      return {
+        ...withActivity(doc, activityId, { hours, pillar, category, status: 'pending' }),
+        ...stamp,
+      };
+    }
+    case 'ActivityRetracted':
+      return { ...withActivity(doc, event.data.activityId, { status: 'retracted' }), ...stamp };
+    case 'ProgressReviewed':
+      return {
+        ...doc,
+        reviews: { ...doc.reviews, [event.data.period]: event.data.rating },
+        ...stamp,
+      };
+    case 'ParticipationCompleted':
+      return { ...doc, status: 'completed', ...stamp };
+    case 'ParticipantWithdrawn':
+      return { ...doc, status: 'withdrawn', ...stamp };
+    case 'AdvancementAssociationInvited':
+      return { ...doc, invited: true, ...stamp };
+  }
+}
+
+/** Progress per participant (DOMAIN.md, "Read models"). */
+export const progressProjection: Projection<ProgressDoc> = {
+  name: 'progress',
+  version: 1,
+  keysOf: (event) =>
+    PARTICIPANT_EVENTS.has(event.type) && event.streamName.startsWith('participant-')
+      ? [event.streamName.slice('participant-'.length)]
+      : [],
+  evolve: (doc, event) => evolve(doc, event),
+  indexOf: (doc) => ({
+    programmeId: doc.programmeId,
+    societyCode: doc.societyCode,
+    status: doc.status,
+    fullName: doc.fullName,
+  }),
+};

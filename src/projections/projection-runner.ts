@@ -1,0 +1,198 @@
+import type { EventStore, RecordedEvent } from '../event-sourcing';
+import type { Projection } from './projection';
+import {
+  CheckpointMovedError,
+  type DeadLetter,
+  type DocumentWrite,
+  type ReadModelStore,
+} from './read-model-store';
+
+/** Tuning for `ProjectionRunner`. */
+export type RunnerOptions = {
+  /** Most events applied in one transaction; default 1000. */
+  readonly batchSize?: number;
+};
+
+const IDLE = Symbol('idle');
+const nextTurn = () => new Promise<typeof IDLE>((resolve) => setImmediate(() => resolve(IDLE)));
+
+/**
+ * Keeps read models up to date: one catch-up-then-live subscription per projection, from the
+ * checkpoint stored with its read model. Events are taken in batches (whatever is already
+ * there, up to `batchSize`) and each batch is applied and checkpointed in one transaction, so
+ * after a crash every event has been applied exactly once. An event whose `evolve` throws is
+ * set aside as a dead letter, with none of its effects, and the projection goes on.
+ */
+export class ProjectionRunner {
+  private readonly positions = new Map<string, number>();
+  private readonly waiters = new Set<{ position: number; resolve: (reached: boolean) => void }>();
+  private readonly subscriptions: Array<{ close(): Promise<void> }> = [];
+  private readonly loops: Array<Promise<void>> = [];
+  private stopped = false;
+  private readonly batchSize: number;
+  private failure: Error | undefined;
+
+  constructor(
+    private readonly events: EventStore,
+    private readonly readModels: ReadModelStore,
+    private readonly projections: ReadonlyArray<Projection<unknown>>,
+    options: RunnerOptions = {},
+  ) {
+    this.batchSize = options.batchSize ?? 1000;
+  }
+
+  /** Starts every projection from its checkpoint (a first run starts generation 1 at 0). */
+  async start(): Promise<void> {
+    for (const projection of this.projections) {
+      let active = await this.readModels.activeGeneration(projection.name);
+      if (!active) {
+        await this.readModels.createGeneration(projection.name, 1, projection.version);
+        await this.readModels.activate(projection.name, 1);
+        active = { generation: 1, position: 0, version: projection.version };
+      }
+      this.positions.set(projection.name, active.position);
+      this.loops.push(this.follow(projection, active.generation, active.position));
+    }
+  }
+
+  /** The lowest position every projection has applied. */
+  get position(): number {
+    return Math.min(...[...this.positions.values()], Number.MAX_SAFE_INTEGER);
+  }
+
+  /** Each projection's checkpoint. */
+  checkpoints(): ReadonlyMap<string, number> {
+    return this.positions;
+  }
+
+  /** Why a projection stopped, if one did (readiness reports it). */
+  get error(): Error | undefined {
+    return this.failure;
+  }
+
+  /** Resolves true once every projection has passed `position`, false after `timeoutMs`. */
+  waitFor(position: number, timeoutMs: number): Promise<boolean> {
+    if (this.position >= position) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const waiter = {
+        position,
+        resolve: (reached: boolean) => {
+          clearTimeout(timer);
+          this.waiters.delete(waiter);
+          resolve(reached);
+        },
+      };
+      const timer = setTimeout(() => waiter.resolve(false), timeoutMs);
+      this.waiters.add(waiter);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all(this.subscriptions.map((subscription) => subscription.close()));
+    await Promise.allSettled(this.loops);
+    for (const waiter of [...this.waiters]) waiter.resolve(false);
+  }
+
+  private async follow(
+    projection: Projection<unknown>,
+    generation: number,
+    from: number,
+  ): Promise<void> {
+    const subscription = this.events.subscribeToAll(from);
+    this.subscriptions.push(subscription);
+    const iterator = subscription[Symbol.asyncIterator]();
+    let position = from;
+    try {
+      let pending = iterator.next();
+      while (!this.stopped) {
+        const first = await pending;
+        if (first.done) return;
+        const batch: RecordedEvent[] = [first.value];
+        pending = iterator.next();
+        // Take what is already there, without waiting for more.
+        while (batch.length < this.batchSize) {
+          const next = await Promise.race([pending, nextTurn()]);
+          if (next === IDLE || next.done) break;
+          batch.push(next.value);
+          pending = iterator.next();
+        }
+        await this.apply(projection, generation, position, batch);
+        position = batch[batch.length - 1]!.position;
+        this.advance(projection.name, position);
+      }
+    } catch (error) {
+      if (!this.stopped)
+        this.failure = error instanceof CheckpointMovedError ? error : (error as Error);
+    } finally {
+      await subscription.close();
+    }
+  }
+
+  private async apply(
+    projection: Projection<unknown>,
+    generation: number,
+    from: number,
+    batch: readonly RecordedEvent[],
+  ): Promise<void> {
+    const keys = new Set<string>();
+    for (const event of batch) for (const key of projection.keysOf(event)) keys.add(key);
+    const docs = await this.readModels.load(projection.name, generation, [...keys]);
+    const changed = new Set<string>();
+    const deadLetters: DeadLetter[] = [];
+    for (const event of batch) {
+      // An event's effects on all its documents land together, or (if evolve throws) not at all.
+      const effects = new Map<string, unknown>();
+      try {
+        for (const key of projection.keysOf(event)) {
+          effects.set(
+            key,
+            projection.evolve(
+              effects.has(key) ? effects.get(key) : (docs.get(key) ?? null),
+              event,
+              key,
+            ),
+          );
+        }
+      } catch (error) {
+        deadLetters.push({
+          projection: projection.name,
+          position: event.position,
+          eventId: event.eventId,
+          eventType: event.type,
+          streamName: event.streamName,
+          error: error instanceof Error ? error.message : String(error),
+          recordedAt: new Date().toISOString(),
+        });
+        continue;
+      }
+      for (const [key, doc] of effects) {
+        if (doc === null) docs.delete(key);
+        else docs.set(key, doc);
+        changed.add(key);
+      }
+    }
+    const writes: DocumentWrite[] = [];
+    const deletes: string[] = [];
+    for (const key of changed) {
+      const doc = docs.get(key);
+      if (doc === undefined) deletes.push(key);
+      else writes.push({ key, doc, index: projection.indexOf(doc) });
+    }
+    await this.readModels.commit({
+      projection: projection.name,
+      generation,
+      writes,
+      deletes,
+      deadLetters,
+      fromPosition: from,
+      toPosition: batch[batch.length - 1]!.position,
+    });
+  }
+
+  private advance(projection: string, position: number): void {
+    this.positions.set(projection, position);
+    const reached = this.position;
+    for (const waiter of [...this.waiters]) if (reached >= waiter.position) waiter.resolve(true);
+  }
+}

@@ -1,0 +1,38 @@
+import type { RecordedEvent } from '../event-sourcing';
+
+/** Values a read model exposes for filtering and ordering lists (stored beside the document). */
+export type IndexFields = Readonly<Record<string, string | number | null>>;
+
+/**
+ * A read model as a pure function of the events: for each event, which documents it touches
+ * (`keysOf`) and what each becomes (`evolve`; null deletes it). No I/O, no clock: what depends
+ * on today (pace) is computed when read.
+ */
+export interface Projection<Doc> {
+  /** Stable name, e.g. `progress`; also the read model's name in the store. */
+  readonly name: string;
+  /** Bumped when `evolve` changes meaning: the read model must then be rebuilt. */
+  readonly version: number;
+  /** The documents `event` affects; empty for events this projection ignores. */
+  keysOf(event: RecordedEvent): readonly string[];
+  /** The document after `event`; `null` removes it. */
+  evolve(doc: Doc | null, event: RecordedEvent, key: string): Doc | null;
+  /** Fields to filter and order lists by. */
+  indexOf(doc: Doc): IndexFields;
+}
+
+/** Folds events into documents in memory: the reference every store must agree with. */
+export function foldProjection<Doc>(
+  projection: Projection<Doc>,
+  events: Iterable<RecordedEvent>,
+  into = new Map<string, Doc>(),
+): Map<string, Doc> {
+  for (const event of events) {
+    for (const key of projection.keysOf(event)) {
+      const next = projection.evolve(into.get(key) ?? null, event, key);
+      if (next === null) into.delete(key);
+      else into.set(key, next);
+    }
+  }
+  return into;
+}

@@ -1,0 +1,108 @@
+import type { IndexFields } from './projection';
+
+/** One document to write. */
+export type DocumentWrite = {
+  readonly key: string;
+  readonly doc: unknown;
+  readonly index: IndexFields;
+};
+
+/** An event a projection could not apply, kept with the error so the projection goes on. */
+export type DeadLetter = {
+  readonly projection: string;
+  readonly position: number;
+  readonly eventId: string;
+  readonly eventType: string;
+  readonly streamName: string;
+  readonly error: string;
+  readonly recordedAt: string;
+};
+
+/** What a batch of events did to one projection's read model, committed as one unit. */
+export type ProjectionCommit = {
+  readonly projection: string;
+  /** The generation written (see `activeGeneration`). */
+  readonly generation: number;
+  readonly writes: readonly DocumentWrite[];
+  readonly deletes: readonly string[];
+  readonly deadLetters: readonly DeadLetter[];
+  /** The checkpoint the batch started from; the commit fails if another writer moved it. */
+  readonly fromPosition: number;
+  /** The position of the batch's last event: the new checkpoint. */
+  readonly toPosition: number;
+};
+
+/** A list query: equality filters on index fields, ordered by one of them, paged by cursor. */
+export type ListQuery = {
+  /** Only keys starting with this (a range scan of the primary key). */
+  readonly keyPrefix?: string;
+  readonly where: IndexFields;
+  /** An index field, or `key` for key order. */
+  readonly orderBy: string;
+  readonly descending?: boolean;
+  readonly limit: number;
+  /** Opaque, from the previous page's `nextCursor`. */
+  readonly cursor?: string;
+};
+
+/** A page of documents. */
+export type Page<Doc> = { readonly items: Doc[]; readonly nextCursor: string | null };
+
+/** The checkpoint of one generation of one projection. */
+export type GenerationState = {
+  readonly generation: number;
+  readonly position: number;
+  readonly version: number;
+};
+
+/** Raised when the checkpoint moved under a commit: another runner is at work. */
+export class CheckpointMovedError extends Error {}
+
+/**
+ * Where read models live. Each projection has an active generation that queries read; a
+ * rebuild fills a new generation beside it and then switches atomically. Every commit writes
+ * documents and moves the checkpoint in one transaction, so each event is applied exactly once.
+ */
+export interface ReadModelStore {
+  /** The generation queries read, and its checkpoint; undefined before the first run. */
+  activeGeneration(projection: string): Promise<GenerationState | undefined>;
+  /** Any generation's checkpoint (a rebuild in progress included). */
+  generation(projection: string, generation: number): Promise<GenerationState | undefined>;
+  /** Starts a generation at position 0 (idempotent). */
+  createGeneration(projection: string, generation: number, version: number): Promise<void>;
+  /** Makes `generation` the one queries read, and drops older generations' documents. */
+  activate(projection: string, generation: number): Promise<void>;
+  /** Documents of a generation by key (absent keys are left out). */
+  load(
+    projection: string,
+    generation: number,
+    keys: readonly string[],
+  ): Promise<Map<string, unknown>>;
+  /** Writes a batch and moves the checkpoint, atomically. */
+  commit(commit: ProjectionCommit): Promise<void>;
+  /** One document of the active generation. */
+  get(projection: string, key: string): Promise<unknown>;
+  /** A page of the active generation's documents. */
+  list(projection: string, query: ListQuery): Promise<Page<unknown>>;
+  /** Every document of the active generation matching the filters (for aggregates). */
+  all(projection: string, where: IndexFields): Promise<unknown[]>;
+  /** Dead letters, oldest first. */
+  deadLetters(): Promise<DeadLetter[]>;
+  close(): Promise<void>;
+}
+
+/** Cursor encoding shared by the stores: the last row's order value and key. */
+export function encodeCursor(value: string | number | null, key: string): string {
+  return Buffer.from(JSON.stringify([value, key]), 'utf8').toString('base64url');
+}
+
+export function decodeCursor(cursor: string): [string | number | null, string] | undefined {
+  try {
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(parsed) && parsed.length === 2 && typeof parsed[1] === 'string')
+      return parsed as [string | number | null, string];
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}

@@ -1,0 +1,268 @@
+import { Pool } from 'pg';
+import type { IndexFields } from '../../projections/projection';
+import {
+  CheckpointMovedError,
+  type DeadLetter,
+  type GenerationState,
+  type ListQuery,
+  type Page,
+  type ProjectionCommit,
+  type ReadModelStore,
+  decodeCursor,
+  encodeCursor,
+} from '../../projections/read-model-store';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS rm_generations (
+  projection TEXT NOT NULL, generation INTEGER NOT NULL, version INTEGER NOT NULL,
+  position BIGINT NOT NULL DEFAULT 0, active BOOLEAN NOT NULL DEFAULT false,
+  PRIMARY KEY (projection, generation));
+CREATE TABLE IF NOT EXISTS rm_documents (
+  projection TEXT NOT NULL, generation INTEGER NOT NULL, key TEXT COLLATE "C" NOT NULL,
+  doc JSONB NOT NULL, idx JSONB NOT NULL,
+  PRIMARY KEY (projection, generation, key));
+CREATE TABLE IF NOT EXISTS rm_dead_letters (
+  id BIGSERIAL PRIMARY KEY, projection TEXT NOT NULL, position BIGINT NOT NULL, event_id TEXT NOT NULL,
+  event_type TEXT NOT NULL, stream_name TEXT NOT NULL, error TEXT NOT NULL, recorded_at TIMESTAMPTZ NOT NULL);`;
+
+const FIELD = /^[A-Za-z][A-Za-z0-9_]*$/;
+const SCHEMA_LOCK = 7_264_532;
+
+type GenerationRow = { generation: number; position: string; version: number };
+const toState = (row: GenerationRow | undefined): GenerationState | undefined =>
+  row && { generation: row.generation, position: Number(row.position), version: row.version };
+
+/** Read models in PostgreSQL (READ_MODEL_STORE=postgres), shared by every instance. */
+export class PostgresReadModelStore implements ReadModelStore {
+  private readonly pool: Pool;
+  private readonly ready: Promise<void>;
+
+  constructor(connectionString: string) {
+    const pool = new Pool({ connectionString, max: 10 });
+    pool.on('error', () => undefined);
+    this.pool = pool;
+    this.ready = (async () => {
+      const client = await pool.connect();
+      try {
+        await client.query('SELECT pg_advisory_lock($1)', [SCHEMA_LOCK]);
+        await client.query(SCHEMA);
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1)', [SCHEMA_LOCK]).catch(() => undefined);
+        client.release();
+      }
+    })();
+    this.ready.catch(() => undefined);
+  }
+
+  async activeGeneration(projection: string): Promise<GenerationState | undefined> {
+    await this.ready;
+    const { rows } = await this.pool.query<GenerationRow>(
+      'SELECT generation, position, version FROM rm_generations WHERE projection = $1 AND active',
+      [projection],
+    );
+    return toState(rows[0]);
+  }
+
+  async generation(projection: string, generation: number): Promise<GenerationState | undefined> {
+    await this.ready;
+    const { rows } = await this.pool.query<GenerationRow>(
+      'SELECT generation, position, version FROM rm_generations WHERE projection = $1 AND generation = $2',
+      [projection, generation],
+    );
+    return toState(rows[0]);
+  }
+
+  async createGeneration(projection: string, generation: number, version: number): Promise<void> {
+    await this.ready;
+    await this.pool.query(
+      'INSERT INTO rm_generations (projection, generation, version) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
+      [projection, generation, version],
+    );
+  }
+
+  async activate(projection: string, generation: number): Promise<void> {
+    await this.ready;
+    await this.transaction(async (query) => {
+      await query('UPDATE rm_generations SET active = (generation = $2) WHERE projection = $1', [
+        projection,
+        generation,
+      ]);
+    });
+    await this.pool.query('DELETE FROM rm_documents WHERE projection = $1 AND generation <> $2', [
+      projection,
+      generation,
+    ]);
+    await this.pool.query('DELETE FROM rm_generations WHERE projection = $1 AND generation <> $2', [
+      projection,
+      generation,
+    ]);
+  }
+
+  async load(
+    projection: string,
+    generation: number,
+    keys: readonly string[],
+  ): Promise<Map<string, unknown>> {
+    await this.ready;
+    if (keys.length === 0) return new Map();
+    const { rows } = await this.pool.query<{ key: string; doc: unknown }>(
+      'SELECT key, doc FROM rm_documents WHERE projection = $1 AND generation = $2 AND key = ANY($3::text[])',
+      [projection, generation, keys],
+    );
+    return new Map(rows.map((row) => [row.key, row.doc]));
+  }
+
+  async commit(commit: ProjectionCommit): Promise<void> {
+    await this.ready;
+    await this.transaction(async (query) => {
+      const moved = await query(
+        'UPDATE rm_generations SET position = $1 WHERE projection = $2 AND generation = $3 AND position = $4',
+        [commit.toPosition, commit.projection, commit.generation, commit.fromPosition],
+      );
+      if (moved !== 1)
+        throw new CheckpointMovedError(
+          `${commit.projection} generation ${commit.generation} is not at position ${commit.fromPosition}`,
+        );
+      if (commit.writes.length > 0) {
+        await query(
+          `INSERT INTO rm_documents (projection, generation, key, doc, idx)
+           SELECT $1, $2, * FROM unnest($3::text[], $4::jsonb[], $5::jsonb[])
+           ON CONFLICT (projection, generation, key) DO UPDATE SET doc = excluded.doc, idx = excluded.idx`,
+          [
+            commit.projection,
+            commit.generation,
+            commit.writes.map((write) => write.key),
+            commit.writes.map((write) => JSON.stringify(write.doc)),
+            commit.writes.map((write) => JSON.stringify(write.index)),
+          ],
+        );
+      }
+      if (commit.deletes.length > 0) {
+        await query(
+          'DELETE FROM rm_documents WHERE projection = $1 AND generation = $2 AND key = ANY($3::text[])',
+          [commit.projection, commit.generation, commit.deletes],
+        );
+      }
+      for (const letter of commit.deadLetters) {
+        await query(
+          'INSERT INTO rm_dead_letters (projection, position, event_id, event_type, stream_name, error, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+          [
+            letter.projection,
+            letter.position,
+            letter.eventId,
+            letter.eventType,
+            letter.streamName,
+            letter.error,
+            letter.recordedAt,
+          ],
+        );
+      }
+    });
+  }
+
+  async get(projection: string, key: string): Promise<unknown> {
+    await this.ready;
+    const { rows } = await this.pool.query<{ doc: unknown }>(
+      `SELECT d.doc FROM rm_documents d JOIN rm_generations g USING (projection, generation)
+        WHERE d.projection = $1 AND g.active AND d.key = $2`,
+      [projection, key],
+    );
+    return rows[0]?.doc;
+  }
+
+  async list(projection: string, query: ListQuery): Promise<Page<unknown>> {
+    const active = await this.activeGeneration(projection);
+    if (!active) return { items: [], nextCursor: null };
+    const params: unknown[] = [projection, active.generation];
+    const clauses = ['projection = $1', 'generation = $2'];
+    const param = (value: unknown) => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    if (query.keyPrefix !== undefined)
+      clauses.push(
+        `key >= ${param(query.keyPrefix)} AND key < ${param(`${query.keyPrefix}\uffff`)}`,
+      );
+    for (const [name, value] of Object.entries(query.where)) {
+      if (!FIELD.test(name)) throw new Error(`invalid index field name: ${name}`);
+      clauses.push(
+        value === null
+          ? `idx->'${name}' = 'null'::jsonb`
+          : `idx->'${name}' = ${param(JSON.stringify(value))}::jsonb`,
+      );
+    }
+    if (query.orderBy !== 'key' && !FIELD.test(query.orderBy))
+      throw new Error(`invalid index field name: ${query.orderBy}`);
+    const order = query.orderBy === 'key' ? 'key' : `idx->'${query.orderBy}'`;
+    const direction = query.descending ? 'DESC' : 'ASC';
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    if (query.cursor !== undefined && !after) throw new Error('invalid cursor');
+    if (after) {
+      const value =
+        query.orderBy === 'key' ? param(after[0]) : `${param(JSON.stringify(after[0]))}::jsonb`;
+      clauses.push(
+        `(${order}, key) ${query.descending ? '<' : '>'} (${value}, ${param(after[1])})`,
+      );
+    }
+    const { rows } = await this.pool.query<{ key: string; doc: unknown; o: unknown }>(
+      `SELECT key, doc, ${order === 'key' ? 'key' : `${order}`} AS o FROM rm_documents WHERE ${clauses.join(' AND ')}
+       ORDER BY ${order} ${direction}, key ${direction} LIMIT ${param(query.limit + 1)}`,
+      params,
+    );
+    const more = rows.length > query.limit;
+    const page = more ? rows.slice(0, query.limit) : rows;
+    const last = page[page.length - 1];
+    return {
+      items: page.map((row) => row.doc),
+      nextCursor: more && last ? encodeCursor(last.o as string | number | null, last.key) : null,
+    };
+  }
+
+  async all(projection: string, where: IndexFields): Promise<unknown[]> {
+    return (await this.list(projection, { where, orderBy: 'key', limit: 1_000_000 })).items;
+  }
+
+  async deadLetters(): Promise<DeadLetter[]> {
+    await this.ready;
+    const { rows } = await this.pool.query<{
+      projection: string;
+      position: string;
+      event_id: string;
+      event_type: string;
+      stream_name: string;
+      error: string;
+      recorded_at: Date;
+    }>(
+      'SELECT projection, position, event_id, event_type, stream_name, error, recorded_at FROM rm_dead_letters ORDER BY id',
+    );
+    return rows.map((row) => ({
+      projection: row.projection,
+      position: Number(row.position),
+      eventId: row.event_id,
+      eventType: row.event_type,
+      streamName: row.stream_name,
+      error: row.error,
+      recordedAt: row.recorded_at.toISOString(),
+    }));
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  private async transaction(
+    work: (query: (sql: string, params: unknown[]) => Promise<number>) => Promise<void>,
+  ): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await work(async (sql, params) => (await client.query(sql, params)).rowCount ?? 0);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+}

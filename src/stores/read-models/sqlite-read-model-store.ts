@@ -1,0 +1,266 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { IndexFields } from '../../projections/projection';
+import {
+  CheckpointMovedError,
+  type DeadLetter,
+  type GenerationState,
+  type ListQuery,
+  type Page,
+  type ProjectionCommit,
+  type ReadModelStore,
+  decodeCursor,
+  encodeCursor,
+} from '../../projections/read-model-store';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS rm_generations (
+  projection TEXT NOT NULL, generation INTEGER NOT NULL, version INTEGER NOT NULL,
+  position INTEGER NOT NULL DEFAULT 0, active INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (projection, generation));
+CREATE TABLE IF NOT EXISTS rm_documents (
+  projection TEXT NOT NULL, generation INTEGER NOT NULL, key TEXT NOT NULL,
+  doc TEXT NOT NULL, idx TEXT NOT NULL,
+  PRIMARY KEY (projection, generation, key));
+CREATE TABLE IF NOT EXISTS rm_dead_letters (
+  id INTEGER PRIMARY KEY, projection TEXT NOT NULL, position INTEGER NOT NULL, event_id TEXT NOT NULL,
+  event_type TEXT NOT NULL, stream_name TEXT NOT NULL, error TEXT NOT NULL, recorded_at TEXT NOT NULL);`;
+
+const FIELD = /^[A-Za-z][A-Za-z0-9_]*$/;
+
+function field(name: string): string {
+  if (!FIELD.test(name)) throw new Error(`invalid index field name: ${name}`);
+  return `json_extract(idx, '$.${name}')`;
+}
+
+type GenerationRow = { generation: number; position: number; version: number };
+
+/** Read models in a SQLite file in DATA_DIR (the embedded default). */
+export class SqliteReadModelStore implements ReadModelStore {
+  private readonly db: Database.Database;
+  private readonly statements;
+
+  constructor(fileName: string) {
+    mkdirSync(dirname(fileName), { recursive: true });
+    this.db = new Database(fileName, { timeout: 5000 });
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.exec(SCHEMA);
+    const db = this.db;
+    this.statements = {
+      active: db.prepare(
+        'SELECT generation, position, version FROM rm_generations WHERE projection = ? AND active = 1',
+      ),
+      generation: db.prepare(
+        'SELECT generation, position, version FROM rm_generations WHERE projection = ? AND generation = ?',
+      ),
+      create: db.prepare(
+        'INSERT INTO rm_generations (projection, generation, version) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+      ),
+      deactivate: db.prepare(
+        'UPDATE rm_generations SET active = 0 WHERE projection = ? AND generation <> ?',
+      ),
+      activate: db.prepare(
+        'UPDATE rm_generations SET active = 1 WHERE projection = ? AND generation = ?',
+      ),
+      dropOld: db.prepare('DELETE FROM rm_documents WHERE projection = ? AND generation <> ?'),
+      dropOldGenerations: db.prepare(
+        'DELETE FROM rm_generations WHERE projection = ? AND generation <> ?',
+      ),
+      load: db
+        .prepare('SELECT doc FROM rm_documents WHERE projection = ? AND generation = ? AND key = ?')
+        .pluck(),
+      put: db.prepare(
+        'INSERT INTO rm_documents (projection, generation, key, doc, idx) VALUES (?, ?, ?, ?, ?) ON CONFLICT (projection, generation, key) DO UPDATE SET doc = excluded.doc, idx = excluded.idx',
+      ),
+      remove: db.prepare(
+        'DELETE FROM rm_documents WHERE projection = ? AND generation = ? AND key = ?',
+      ),
+      move: db.prepare(
+        'UPDATE rm_generations SET position = ? WHERE projection = ? AND generation = ? AND position = ?',
+      ),
+      deadLetter: db.prepare(
+        'INSERT INTO rm_dead_letters (projection, position, event_id, event_type, stream_name, error, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      deadLetters: db.prepare(
+        'SELECT projection, position, event_id, event_type, stream_name, error, recorded_at FROM rm_dead_letters ORDER BY id',
+      ),
+    };
+  }
+
+  activeGeneration(projection: string): Promise<GenerationState | undefined> {
+    return Promise.resolve(this.statements.active.get(projection) as GenerationRow | undefined);
+  }
+
+  generation(projection: string, generation: number): Promise<GenerationState | undefined> {
+    return Promise.resolve(
+      this.statements.generation.get(projection, generation) as GenerationRow | undefined,
+    );
+  }
+
+  createGeneration(projection: string, generation: number, version: number): Promise<void> {
+    this.statements.create.run(projection, generation, version);
+    return Promise.resolve();
+  }
+
+  activate(projection: string, generation: number): Promise<void> {
+    this.db
+      .transaction(() => {
+        this.statements.deactivate.run(projection, generation);
+        this.statements.activate.run(projection, generation);
+      })
+      .immediate();
+    // Old generations go after the switch; queries already read the new one.
+    this.db.transaction(() => {
+      this.statements.dropOld.run(projection, generation);
+      this.statements.dropOldGenerations.run(projection, generation);
+    })();
+    return Promise.resolve();
+  }
+
+  load(
+    projection: string,
+    generation: number,
+    keys: readonly string[],
+  ): Promise<Map<string, unknown>> {
+    const found = new Map<string, unknown>();
+    for (const key of keys) {
+      const doc = this.statements.load.get(projection, generation, key) as string | undefined;
+      if (doc !== undefined) found.set(key, JSON.parse(doc));
+    }
+    return Promise.resolve(found);
+  }
+
+  commit(commit: ProjectionCommit): Promise<void> {
+    const s = this.statements;
+    const write = this.db.transaction(() => {
+      const moved = s.move.run(
+        commit.toPosition,
+        commit.projection,
+        commit.generation,
+        commit.fromPosition,
+      );
+      if (moved.changes !== 1) {
+        throw new CheckpointMovedError(
+          `${commit.projection} generation ${commit.generation} is not at position ${commit.fromPosition}`,
+        );
+      }
+      for (const document of commit.writes) {
+        s.put.run(
+          commit.projection,
+          commit.generation,
+          document.key,
+          JSON.stringify(document.doc),
+          JSON.stringify(document.index),
+        );
+      }
+      for (const key of commit.deletes) s.remove.run(commit.projection, commit.generation, key);
+      for (const letter of commit.deadLetters) {
+        s.deadLetter.run(
+          letter.projection,
+          letter.position,
+          letter.eventId,
+          letter.eventType,
+          letter.streamName,
+          letter.error,
+          letter.recordedAt,
+        );
+      }
+    });
+    return settle(() => write.immediate());
+  }
+
+  async get(projection: string, key: string): Promise<unknown> {
+    const active = await this.activeGeneration(projection);
+    if (!active) return undefined;
+    const doc = this.statements.load.get(projection, active.generation, key) as string | undefined;
+    return doc === undefined ? undefined : JSON.parse(doc);
+  }
+
+  async list(projection: string, query: ListQuery): Promise<Page<unknown>> {
+    const active = await this.activeGeneration(projection);
+    if (!active) return { items: [], nextCursor: null };
+    const params: Array<string | number | null> = [projection, active.generation];
+    const clauses = ['projection = ?', 'generation = ?'];
+    if (query.keyPrefix !== undefined) {
+      clauses.push('key >= ? AND key < ?');
+      params.push(query.keyPrefix, `${query.keyPrefix}\uffff`);
+    }
+    for (const [name, value] of Object.entries(query.where)) {
+      clauses.push(value === null ? `${field(name)} IS NULL` : `${field(name)} = ?`);
+      if (value !== null) params.push(value);
+    }
+    const order = query.orderBy === 'key' ? 'key' : field(query.orderBy);
+    const direction = query.descending ? 'DESC' : 'ASC';
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    if (query.cursor !== undefined && !after) throw new Error('invalid cursor');
+    if (after) {
+      clauses.push(`(${order}, key) ${query.descending ? '<' : '>'} (?, ?)`);
+      params.push(after[0], after[1]);
+    }
+    const rows = this.db
+      .prepare(
+        `SELECT key, doc, ${order} AS o FROM rm_documents WHERE ${clauses.join(' AND ')} ORDER BY o ${direction}, key ${direction} LIMIT ?`,
+      )
+      .all(...params, query.limit + 1) as Array<{
+      key: string;
+      doc: string;
+      o: string | number | null;
+    }>;
+    const more = rows.length > query.limit;
+    const page = more ? rows.slice(0, query.limit) : rows;
+    const last = page[page.length - 1];
+    return {
+      items: page.map((row) => JSON.parse(row.doc) as unknown),
+      nextCursor: more && last ? encodeCursor(last.o, last.key) : null,
+    };
+  }
+
+  async all(projection: string, where: IndexFields): Promise<unknown[]> {
+    const page = await this.list(projection, {
+      where,
+      orderBy: 'key',
+      limit: Number.MAX_SAFE_INTEGER - 1,
+    });
+    return page.items;
+  }
+
+  deadLetters(): Promise<DeadLetter[]> {
+    const rows = this.statements.deadLetters.all() as Array<{
+      projection: string;
+      position: number;
+      event_id: string;
+      event_type: string;
+      stream_name: string;
+      error: string;
+      recorded_at: string;
+    }>;
+    return Promise.resolve(
+      rows.map((row) => ({
+        projection: row.projection,
+        position: row.position,
+        eventId: row.event_id,
+        eventType: row.event_type,
+        streamName: row.stream_name,
+        error: row.error,
+        recordedAt: row.recorded_at,
+      })),
+    );
+  }
+
+  close(): Promise<void> {
+    this.db.close();
+    return Promise.resolve();
+  }
+}
+
+// better-sqlite3 is synchronous; callers of the port expect failures as rejected promises.
+function settle(work: () => void): Promise<void> {
+  try {
+    work();
+    return Promise.resolve();
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
+}
