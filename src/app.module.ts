@@ -7,6 +7,7 @@ import { HealthModule } from './health/health.module';
 import { IdempotencyModule } from './http/idempotency/idempotency.module';
 import { ParticipantsModule } from './participants/participants.module';
 import { ProgrammesModule } from './programmes/programmes.module';
+import { ProjectionsModule } from './projections/projections.module';
 import { Clock, SystemClock } from './shared/clock';
 import { EventStoreModule } from './stores/event-store.module';
 
@@ -22,6 +23,7 @@ export class AppModule {
         EventStoreModule.forRoot(),
         AuthModule,
         IdempotencyModule,
+        ProjectionsModule,
         HealthModule,
         ProgrammesModule,
         ApplicationsModule,

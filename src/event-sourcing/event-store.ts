@@ -59,6 +59,9 @@ export interface EventStore {
   /** Reads the global log: up to `maxCount` events with a position after `afterPosition`. */
   readAll(afterPosition: number, maxCount: number): Promise<RecordedEvent[]>;
 
+  /** The position of the latest event in the log (0 when empty): how far readers have to go. */
+  headPosition(): Promise<number>;
+
   /** Every event after `afterPosition`, in order, then each new one as it is appended. */
   subscribeToAll(afterPosition: number): EventSubscription;
 

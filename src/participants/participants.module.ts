@@ -1,6 +1,10 @@
 import { Module } from '@nestjs/common';
 import { ParticipantCommandHandler } from './commands/participant.handler';
 import { ParticipantsController } from './participants.controller';
+import { ParticipantQueriesController } from './queries/participant-queries.controller';
 
-@Module({ controllers: [ParticipantsController], providers: [ParticipantCommandHandler] })
+@Module({
+  controllers: [ParticipantsController, ParticipantQueriesController],
+  providers: [ParticipantCommandHandler],
+})
 export class ParticipantsModule {}

@@ -28,6 +28,7 @@ export class ProjectionRunner {
   private readonly waiters = new Set<{ position: number; resolve: (reached: boolean) => void }>();
   private readonly subscriptions: Array<{ close(): Promise<void> }> = [];
   private readonly loops: Array<Promise<void>> = [];
+  private readonly started = new Set<string>();
   private stopped = false;
   private readonly batchSize: number;
   private failure: Error | undefined;
@@ -41,9 +42,10 @@ export class ProjectionRunner {
     this.batchSize = options.batchSize ?? 1000;
   }
 
-  /** Starts every projection from its checkpoint (a first run starts generation 1 at 0). */
+  /** Starts every projection from its checkpoint (a first run starts generation 1 at 0); may be retried. */
   async start(): Promise<void> {
     for (const projection of this.projections) {
+      if (this.started.has(projection.name)) continue;
       let active = await this.readModels.activeGeneration(projection.name);
       if (!active) {
         await this.readModels.createGeneration(projection.name, 1, projection.version);
@@ -51,6 +53,7 @@ export class ProjectionRunner {
         active = { generation: 1, position: 0, version: projection.version };
       }
       this.positions.set(projection.name, active.position);
+      this.started.add(projection.name);
       this.loops.push(this.follow(projection, active.generation, active.position));
     }
   }

@@ -299,6 +299,12 @@ export function describeEventStoreContract(
         await other.close();
       });
 
+      it('reports the head position: 0 when empty, then the last appended event', async () => {
+        if (features.gapFreePositions) expect(await store.headPosition()).toBe(0);
+        const { position } = await store.append(uniqueStream(), [testEvent('Head')]);
+        expect(await store.headPosition()).toBe(position);
+      });
+
       it('reports the position of the last appended event', async () => {
         const stream = uniqueStream();
         const result = await store.append(stream, [testEvent('One'), testEvent('Two')]);

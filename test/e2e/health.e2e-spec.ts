@@ -31,7 +31,13 @@ describe('health (HTTP)', () => {
     expect(live.statusCode).toBe(200);
     const ready = await server.inject({ method: 'GET', url: '/health/ready' });
     expect(ready.statusCode).toBe(200);
-    expect(ready.json()).toMatchObject({ status: 'ok', details: { eventStore: { status: 'up' } } });
+    expect(ready.json()).toMatchObject({
+      status: 'ok',
+      details: {
+        eventStore: { status: 'up' },
+        projections: { status: 'up', lag: expect.any(Number) },
+      },
+    });
   });
 
   it('is ready on PostgreSQL', async () => {
@@ -57,7 +63,7 @@ describe('health (HTTP)', () => {
     expect(ready.json()).toMatchObject({
       status: 503,
       code: 'NOT_READY',
-      detail: 'Not ready: eventStore did not answer.',
+      detail: 'Not ready: eventStore, projections did not answer.',
       checks: { eventStore: { status: 'down' } },
     });
   });

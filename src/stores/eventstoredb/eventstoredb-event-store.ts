@@ -1,5 +1,6 @@
 import {
   BACKWARDS,
+  END,
   EventStoreDBClient,
   FORWARDS,
   NO_STREAM,
@@ -200,6 +201,21 @@ export class EventStoreDbEventStore implements EventStore {
       from = last;
       afterPosition = Math.max(afterPosition, Number(last.commit) - 1);
     }
+  }
+
+  async headPosition(): Promise<number> {
+    const ours = new RegExp(this.options.eventTypeRegex ?? '^[A-Z]');
+    // The newest of our events in $all (system events are skipped).
+    for await (const resolved of this.client.readAll({
+      fromPosition: END,
+      direction: BACKWARDS,
+      maxCount: 500,
+    })) {
+      const event = resolved.event;
+      if (event?.position && ours.test(event.type) && !event.streamId.startsWith('$'))
+        return toPosition(event.position);
+    }
+    return 0;
   }
 
   subscribeToAll(afterPosition: number): EventSubscription {

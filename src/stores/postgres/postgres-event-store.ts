@@ -146,6 +146,14 @@ export class PostgresEventStore implements EventStore {
     return rows.map(toRecordedEvent);
   }
 
+  async headPosition(): Promise<number> {
+    await this.ready;
+    const { rows } = await this.pool.query<{ last_position: string }>(
+      'SELECT last_position FROM es_log_head WHERE id = 1',
+    );
+    return Number(rows[0]?.last_position ?? 0);
+  }
+
   subscribeToAll(afterPosition: number): EventSubscription {
     void this.listen();
     return new PollingSubscription(

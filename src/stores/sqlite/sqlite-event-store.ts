@@ -53,6 +53,7 @@ export class SqliteEventStore implements EventStore {
     this.writer = new SqliteAppendWriter(this.db);
     this.statements = {
       ping: this.db.prepare('SELECT 1'),
+      head: this.db.prepare('SELECT COALESCE(MAX(position), 0) FROM events').pluck(),
       exists: this.db.prepare('SELECT 1 FROM events WHERE stream_name = ? LIMIT 1'),
       readStreamForwards: this.db
         .prepare(
@@ -108,6 +109,10 @@ export class SqliteEventStore implements EventStore {
       const rows = this.statements.readAll.all(afterPosition, maxCount) as EventRow[];
       resolve(rows.map(toRecordedEvent));
     });
+  }
+
+  headPosition(): Promise<number> {
+    return new Promise((resolve) => resolve(this.statements.head.get() as number));
   }
 
   subscribeToAll(afterPosition: number): EventSubscription {
