@@ -24,9 +24,7 @@ import type { ReadModelStore } from './read-model-store';
 export const READ_MODEL_STORE = Symbol('ReadModelStore');
 
 /** Every projection the service keeps up to date. */
-export const PROJECTIONS: ReadonlyArray<Projection<unknown>> = [
-  progressProjection as Projection<unknown>,
-];
+export const PROJECTIONS: ReadonlyArray<Projection<unknown>> = [progressProjection];
 
 /** How long a query waits for `minPosition` before answering 503. */
 const READ_YOUR_WRITES_TIMEOUT_MS = 5000;

@@ -23,7 +23,7 @@ function recorded(event: ParticipantEvent): RecordedEvent {
       causationId: null,
       schemaVersion: 1,
     },
-  } as unknown as RecordedEvent;
+  };
 }
 
 const enrolled: ParticipantEvent = {
