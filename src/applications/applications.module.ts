@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ApplicationsController } from './applications.controller';
+import { ApplicationQueriesController } from './queries/application-queries.controller';
 import {
   DecideSelectionHandler,
   EnrolParticipantHandler,
@@ -7,7 +8,7 @@ import {
 } from './commands/application.handlers';
 
 @Module({
-  controllers: [ApplicationsController],
+  controllers: [ApplicationsController, ApplicationQueriesController],
   providers: [SubmitApplicationHandler, DecideSelectionHandler, EnrolParticipantHandler],
 })
 export class ApplicationsModule {}

@@ -12,7 +12,10 @@ import {
 import { AppConfig } from '../config/app-config';
 import type { EventStore } from '../event-sourcing';
 import { ApiProblem } from '../http/problem-details';
+import { applicationsProjection } from '../applications/queries/applications.projection';
 import { progressProjection } from '../participants/queries/progress.projection';
+import { timelineProjection } from '../participants/queries/timeline.projection';
+import { programmesProjection } from '../programmes/queries/programmes.projection';
 import { EVENT_STORE } from '../stores/event-store.module';
 import { PostgresReadModelStore } from '../stores/read-models/postgres-read-model-store';
 import { SqliteReadModelStore } from '../stores/read-models/sqlite-read-model-store';
@@ -24,7 +27,12 @@ import type { ReadModelStore } from './read-model-store';
 export const READ_MODEL_STORE = Symbol('ReadModelStore');
 
 /** Every projection the service keeps up to date. */
-export const PROJECTIONS: ReadonlyArray<Projection<unknown>> = [progressProjection];
+export const PROJECTIONS = [
+  programmesProjection,
+  applicationsProjection,
+  progressProjection,
+  timelineProjection,
+] as ReadonlyArray<Projection<unknown>>;
 
 /** How long a query waits for `minPosition` before answering 503. */
 const READ_YOUR_WRITES_TIMEOUT_MS = 5000;

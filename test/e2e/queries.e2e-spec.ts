@@ -125,4 +125,179 @@ describe.each<StoreKind>(['sqlite', 'postgres'])('queries over HTTP (%s)', (kind
       (await get(`/v1/participants/${id}/progress?minPosition=-1`, await staff())).statusCode,
     ).toBe(400);
   }, 20_000);
+
+  it('applications: one with its eligibility reasons, lists filtered by society and status and paged', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i += 1) {
+      t.clock.set(`2025-11-1${i}T10:00:00+08:00`);
+      const response = await post(
+        `/v1/programmes/${P}/applications`,
+        await t.auth('applicant', { sub: `s-${i}` }),
+        { ...eligibleForm, nationality: i === 4 ? 'US' : 'CN' },
+      );
+      ids.push(response.json<{ applicationId: string }>().applicationId);
+    }
+    const { position } = (
+      await post(`/v1/applications/${ids[0]}/recommendation`, await staff())
+    ).json<{ position: number }>();
+    const own = await get(
+      `/v1/applications/${ids[4]}?minPosition=${position}`,
+      await t.auth('applicant', { sub: 's-4' }),
+    );
+    expect(own.statusCode).toBe(200);
+    expect(own.json()).toMatchObject({
+      status: 'submitted',
+      societyCode: 'B33',
+      eligibility: {
+        eligible: false,
+        checks: expect.arrayContaining([
+          expect.objectContaining({ rule: 'nationality', passed: false }),
+        ]),
+      },
+    });
+    expect(
+      (await get(`/v1/applications/${ids[4]}`, await t.auth('applicant', { sub: 's-0' })))
+        .statusCode,
+    ).toBe(404);
+    expect((await get(`/v1/applications/${ids[0]}`, await staff())).json()).toMatchObject({
+      status: 'recommended',
+    });
+    expect((await get(`/v1/applications/${ids[0]}`, await staff('A01'))).statusCode).toBe(404);
+
+    const recommended = await get(
+      `/v1/programmes/${P}/applications?status=recommended`,
+      await staff(),
+    );
+    expect(
+      recommended
+        .json<{ items: { applicationId: string }[] }>()
+        .items.map((doc) => doc.applicationId),
+    ).toEqual([ids[0]]);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await get(
+        `/v1/programmes/${P}/applications?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+        await t.auth('programme_admin'),
+      );
+      const body = page.json<{ items: { applicationId: string }[]; nextCursor: string | null }>();
+      seen.push(...body.items.map((doc) => doc.applicationId));
+      cursor = body.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual(ids);
+    expect(
+      (await get(`/v1/programmes/${P}/applications?society=A01`, await staff())).statusCode,
+    ).toBe(403);
+    expect(
+      (await get(`/v1/programmes/${P}/applications?status=bogus`, await staff())).statusCode,
+    ).toBe(400);
+    expect(
+      (await get(`/v1/programmes/${P}/applications`, await t.auth('dashboard'))).statusCode,
+    ).toBe(403);
+  });
+
+  it('programmes, timeline (paged, in order), eligibility, participants by pace and the dashboard', async () => {
+    const programmes = await get('/v1/programmes', await t.auth('dashboard'));
+    expect(
+      programmes.json<{ items: { programmeId: string }[] }>().items.map((doc) => doc.programmeId),
+    ).toEqual([P]);
+    expect((await get(`/v1/programmes/${P}`, await t.auth('applicant'))).json()).toMatchObject({
+      requiredHours: 240,
+      recommendationQuota: 3,
+    });
+    expect((await get('/v1/programmes/nope', await t.auth('applicant'))).statusCode).toBe(404);
+
+    const id = await participant();
+    for (let i = 0; i < 4; i += 1) {
+      await post(`/v1/participants/${id}/activities`, await staff(), {
+        pillar: 'social',
+        category: 'other_social',
+        title: `Volunteering ${i}`,
+        occurredOn: `2026-0${i + 2}-01`,
+        hours: 20,
+      });
+    }
+    const review = await post(`/v1/participants/${id}/reviews`, await staff(), {
+      period: '2026-H1',
+      rating: 'exceptional',
+    });
+    const { position } = review.json<{ position: number }>();
+
+    const first = await get(
+      `/v1/participants/${id}/timeline?limit=4&minPosition=${position}`,
+      await t.auth('participant', { sub: 'student-1' }),
+    );
+    const firstPage = first.json<{
+      items: {
+        type: string;
+        position: number;
+        summary: string;
+        actor: { role: string };
+        occurredOn?: string;
+      }[];
+      nextCursor: string;
+    }>();
+    expect(firstPage.items.map((item) => item.type)).toEqual([
+      'ParticipantEnrolled',
+      'ActivityLogged',
+      'ActivityLogged',
+      'ActivityLogged',
+    ]);
+    expect(firstPage.items[1]).toMatchObject({
+      summary: 'Logged 20 h social (other_social): Volunteering 0',
+      occurredOn: '2026-02-01',
+      actor: { role: 'society_staff' },
+    });
+    const second = (
+      await get(
+        `/v1/participants/${id}/timeline?limit=4&cursor=${firstPage.nextCursor}`,
+        await staff(),
+      )
+    ).json<{ items: { type: string; position: number }[]; nextCursor: null }>();
+    expect(second.items.map((item) => item.type)).toEqual(['ActivityLogged', 'ProgressReviewed']);
+    expect(second.nextCursor).toBeNull();
+    const positions = [...firstPage.items, ...second.items].map((item) => item.position);
+    expect(positions).toEqual([...positions].sort((a, b) => a - b));
+    expect(
+      (await get(`/v1/participants/${id}/timeline?cursor=garbage`, await staff())).statusCode,
+    ).toBe(400);
+
+    const eligibility = await get(`/v1/participants/${id}/eligibility`, await staff());
+    expect(eligibility.json()).toMatchObject({
+      completion: { possible: false, shortfallHours: 240 },
+      invitation: { possible: false, pace: 'at_risk' },
+    });
+
+    const atRisk = await get(`/v1/programmes/${P}/participants?pace=at_risk`, await staff());
+    expect(atRisk.json<{ items: { participantId: string; fullName: string }[] }>().items).toEqual([
+      expect.objectContaining({ participantId: id, fullName: 'Li Wei' }),
+    ]);
+    expect(
+      (await get(`/v1/programmes/${P}/participants?pace=ahead`, await staff())).json<{
+        items: unknown[];
+      }>().items,
+    ).toEqual([]);
+
+    const dashboard = await get(`/v1/programmes/${P}/dashboard`, await t.auth('dashboard'));
+    expect(dashboard.json()).toEqual({
+      programmeId: P,
+      society: null,
+      applications: 1,
+      eligible: 1,
+      recommended: 1,
+      recommendationQuota: 3,
+      matched: 1,
+      enrolled: 1,
+      active: 1,
+      completed: 0,
+      withdrawn: 0,
+      verifiedHours: { political: 0, professional: 0, social: 0, total: 0 },
+      behind: 0,
+      atRisk: 1,
+    });
+    expect(JSON.stringify(dashboard.json())).not.toContain('Li Wei');
+    expect((await get(`/v1/programmes/${P}/dashboard?society=A01`, await staff())).statusCode).toBe(
+      403,
+    );
+  });
 });

@@ -1,0 +1,106 @@
+import type { RecordedEvent } from '../../event-sourcing';
+import type { Projection } from '../../projections/projection';
+import type { ApplicationEvent } from '../domain/application';
+import type { Eligibility } from '../domain/eligibility';
+import type { SelectionEvent } from '../domain/selection';
+
+/** Where an application stands, from submission to enrolment. */
+export type ApplicationStatus =
+  'submitted' | 'declined' | 'recommended' | 'withdrawn' | 'matched' | 'not_selected' | 'enrolled';
+
+/** The application read model: what staff review, with the eligibility reasons. */
+export type ApplicationDoc = {
+  readonly applicationId: string;
+  readonly programmeId: string;
+  readonly applicantSub: string;
+  readonly fullName: string;
+  readonly nationality: string;
+  readonly enrolmentType: string;
+  readonly degreeLevel: string;
+  readonly institution: string;
+  readonly expectedGraduationDate: string;
+  readonly researchField: string;
+  readonly societyCode: string;
+  readonly submittedAt: string;
+  readonly eligibility: Eligibility;
+  readonly status: ApplicationStatus;
+  /** The society's or headquarters' last reason (decline, withdrawal, not selected). */
+  readonly reason: string | null;
+  readonly note: string | null;
+  readonly mentoringSocietyCode: string | null;
+  readonly participantId: string | null;
+  readonly position: number;
+};
+
+const STATUS: Record<SelectionEvent['type'], ApplicationStatus> = {
+  ApplicationDeclined: 'declined',
+  CandidateRecommended: 'recommended',
+  RecommendationWithdrawn: 'withdrawn',
+  CandidateMatched: 'matched',
+  CandidateNotSelected: 'not_selected',
+};
+
+function evolve(doc: ApplicationDoc | null, recorded: RecordedEvent): ApplicationDoc | null {
+  const event = recorded as unknown as
+    | ApplicationEvent
+    | SelectionEvent
+    | { type: 'ParticipantEnrolled'; data: { participantId: string } };
+  if (event.type === 'ApplicationSubmitted') {
+    const { preferredSocietyCode, submittedOn: _submittedOn, ...data } = event.data;
+    return {
+      ...data,
+      societyCode: preferredSocietyCode,
+      status: 'submitted',
+      reason: null,
+      note: null,
+      mentoringSocietyCode: null,
+      participantId: null,
+      position: recorded.position,
+    };
+  }
+  if (!doc) throw new Error(`${event.type} for an application never submitted`);
+  if (event.type === 'ParticipantEnrolled')
+    return {
+      ...doc,
+      status: 'enrolled',
+      participantId: event.data.participantId,
+      position: recorded.position,
+    };
+  const data = event.data as {
+    reason?: string;
+    note?: string | null;
+    mentoringSocietyCode?: string;
+  };
+  return {
+    ...doc,
+    status: STATUS[event.type],
+    reason: data.reason ?? (event.type === 'CandidateRecommended' ? null : doc.reason),
+    note: event.type === 'CandidateRecommended' ? (data.note ?? null) : doc.note,
+    mentoringSocietyCode: data.mentoringSocietyCode ?? doc.mentoringSocietyCode,
+    position: recorded.position,
+  };
+}
+
+const KEYED = new Set([
+  'ApplicationSubmitted',
+  'ApplicationDeclined',
+  'CandidateRecommended',
+  'RecommendationWithdrawn',
+  'CandidateMatched',
+  'CandidateNotSelected',
+  'ParticipantEnrolled',
+]);
+
+/** Applications with their eligibility and status (DOMAIN.md, "Eligibility" per application). */
+export const applicationsProjection: Projection<ApplicationDoc> = {
+  name: 'applications',
+  version: 1,
+  keysOf: (event) => (KEYED.has(event.type) ? [event.data.applicationId as string] : []),
+  evolve,
+  indexOf: (doc) => ({
+    programmeId: doc.programmeId,
+    societyCode: doc.societyCode,
+    status: doc.status,
+    submittedAt: doc.submittedAt,
+  }),
+};

@@ -1,0 +1,85 @@
+import type { Actor, JsonObject } from '../../event-sourcing';
+import type { Projection } from '../../projections/projection';
+import type { ParticipantEvent } from '../domain/participant';
+
+/** One entry of a participant's timeline (API.md, "Timeline item"). */
+export type TimelineItem = {
+  readonly position: number;
+  readonly type: string;
+  /** When it happened (programme time zone), where the event says. */
+  readonly occurredOn?: string;
+  /** When the system learned it. */
+  readonly recordedAt: string;
+  readonly actor: Actor;
+  readonly summary: string;
+  readonly data: JsonObject;
+};
+
+const PREFIX = 'participant-';
+
+/** The key of a timeline item: the participant, then the zero-padded position, so key order is time order. */
+export const timelineKey = (participantId: string, position: number) =>
+  `${participantId}/${String(position).padStart(16, '0')}`;
+
+function describe(event: ParticipantEvent): { summary: string; occurredOn?: string } {
+  switch (event.type) {
+    case 'ParticipantEnrolled':
+      return {
+        summary: `Enrolled from ${event.data.startDate} to ${event.data.windowEnd}, sponsored by ${event.data.societyCode}`,
+        occurredOn: event.data.startDate,
+      };
+    case 'ActivityLogged': {
+      const { hours, pillar, category, title, occurredOn, endedOn } = event.data;
+      return {
+        summary: `Logged ${hours} h ${pillar} (${category}): ${title}`,
+        occurredOn: endedOn && endedOn !== occurredOn ? occurredOn : occurredOn,
+      };
+    }
+    case 'ActivityVerified':
+      return { summary: 'Activity verified' };
+    case 'ActivityRejected':
+      return { summary: `Activity rejected: ${event.data.reason}` };
+    case 'ActivityCorrected':
+      return {
+        summary: `Activity corrected to ${event.data.hours} h ${event.data.pillar} (${event.data.category}): ${event.data.reason}`,
+      };
+    case 'ActivityRetracted':
+      return { summary: `Activity retracted: ${event.data.reason}` };
+    case 'ProgressReviewed':
+      return { summary: `Review ${event.data.period}: ${event.data.rating.replace('_', ' ')}` };
+    case 'ParticipationCompleted':
+      return {
+        summary: `Completed with ${event.data.verifiedHours} verified hours`,
+        occurredOn: event.data.completedOn,
+      };
+    case 'ParticipantWithdrawn':
+      return { summary: `Withdrew: ${event.data.reason}`, occurredOn: event.data.withdrawnOn };
+    case 'AdvancementAssociationInvited':
+      return {
+        summary: `Invited to the Young Scientists Advancement Association (${event.data.basis.replace(/_/g, ' ')})`,
+      };
+  }
+}
+
+/** Every event of a participant, in order, one document each (DOMAIN.md, "Timeline"). */
+export const timelineProjection: Projection<TimelineItem> = {
+  name: 'timeline',
+  version: 1,
+  keysOf: (event) =>
+    event.streamName.startsWith(PREFIX)
+      ? [timelineKey(event.streamName.slice(PREFIX.length), event.position)]
+      : [],
+  evolve: (_doc, recorded) => {
+    const { summary, occurredOn } = describe(recorded as unknown as ParticipantEvent);
+    return {
+      position: recorded.position,
+      type: recorded.type,
+      ...(occurredOn ? { occurredOn } : {}),
+      recordedAt: recorded.recordedAt,
+      actor: recorded.metadata.actor,
+      summary,
+      data: recorded.data,
+    };
+  },
+  indexOf: () => ({}),
+};

@@ -1,0 +1,234 @@
+import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiOperation,
+  ApiPropertyOptional,
+  ApiResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import { IsIn, IsOptional, Matches } from 'class-validator';
+import { CurrentPrincipal, Roles } from '../../auth/auth.guard';
+import type { Principal } from '../../auth/principal';
+import type { ApplicationDoc } from '../../applications/queries/applications.projection';
+import { ApiProblem } from '../../http/problem-details';
+import { ProblemDocumentDto } from '../../http/openapi';
+import {
+  PageQueryDto,
+  ReadQueryDto,
+  listPage,
+} from '../../participants/queries/participant-queries.controller';
+import type { ProgressDoc } from '../../participants/queries/progress.projection';
+import { progressView, type ProgressView } from '../../participants/queries/progress.view';
+import { READ_MODEL_STORE, ReadYourWrites } from '../../projections/projections.module';
+import type { ReadModelStore } from '../../projections/read-model-store';
+import { Clock } from '../../shared/clock';
+import { localDate } from '../../shared/domain/calendar';
+import { PILLARS } from '../domain/programme';
+import type { ProgrammeDoc } from './programmes.projection';
+
+const APPLICATION_STATUSES = [
+  'submitted',
+  'declined',
+  'recommended',
+  'withdrawn',
+  'matched',
+  'not_selected',
+  'enrolled',
+] as const;
+const PACES = ['ahead', 'on_track', 'behind', 'at_risk', 'completed', 'withdrawn'] as const;
+
+export class ApplicationListQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ example: 'B33' })
+  @IsOptional()
+  @Matches(/^[A-Z][A-Z0-9]{1,15}$/, { message: 'society must be a society code such as B33' })
+  society?: string;
+
+  @ApiPropertyOptional({ enum: APPLICATION_STATUSES })
+  @IsOptional()
+  @IsIn(APPLICATION_STATUSES)
+  status?: string;
+}
+
+export class ParticipantListQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ example: 'B33' })
+  @IsOptional()
+  @Matches(/^[A-Z][A-Z0-9]{1,15}$/, { message: 'society must be a society code such as B33' })
+  society?: string;
+
+  @ApiPropertyOptional({ enum: PACES })
+  @IsOptional()
+  @IsIn(PACES)
+  pace?: string;
+}
+
+export class DashboardQueryDto extends ReadQueryDto {
+  @ApiPropertyOptional({ example: 'B33', description: 'one society; all of them when absent' })
+  @IsOptional()
+  @Matches(/^[A-Z][A-Z0-9]{1,15}$/, { message: 'society must be a society code such as B33' })
+  society?: string;
+}
+
+/** Programmes and what hangs off them, from the read models. */
+@ApiTags('programmes')
+@ApiBearerAuth()
+@Controller('v1/programmes')
+export class ProgrammeQueriesController {
+  constructor(
+    @Inject(READ_MODEL_STORE) private readonly readModels: ReadModelStore,
+    @Inject(ReadYourWrites) private readonly readYourWrites: ReadYourWrites,
+    @Inject(Clock) private readonly clock: Clock,
+  ) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Every programme and its rules (any role)' })
+  async list(@Query() query: ReadQueryDto) {
+    await this.readYourWrites.reach(query.minPosition);
+    return { items: await this.readModels.all('programmes', {}), nextCursor: null };
+  }
+
+  @Get(':programmeId')
+  @ApiOperation({ summary: "A programme's rules (any role)" })
+  @ApiResponse({ status: 404, type: ProblemDocumentDto })
+  async get(@Param('programmeId') programmeId: string, @Query() query: ReadQueryDto) {
+    await this.readYourWrites.reach(query.minPosition);
+    return this.programme(programmeId);
+  }
+
+  @Get(':programmeId/applications')
+  @Roles('society_staff', 'programme_admin', 'auditor')
+  @ApiOperation({
+    summary: "Applications with their status and eligibility; staff see their own society's only",
+  })
+  async applications(
+    @Param('programmeId') programmeId: string,
+    @Query() query: ApplicationListQueryDto,
+    @CurrentPrincipal() principal: Principal,
+  ) {
+    await this.readYourWrites.reach(query.minPosition);
+    await this.programme(programmeId);
+    const society = scopedSociety(principal, query.society);
+    const page = await listPage(this.readModels, 'applications', {
+      where: {
+        programmeId,
+        ...(society ? { societyCode: society } : {}),
+        ...(query.status ? { status: query.status } : {}),
+      },
+      orderBy: 'submittedAt',
+      limit: query.limit ?? 50,
+      ...(query.cursor ? { cursor: query.cursor } : {}),
+    });
+    return page;
+  }
+
+  @Get(':programmeId/participants')
+  @Roles('society_staff', 'programme_admin', 'auditor')
+  @ApiOperation({
+    summary: 'Participants with their progress as of today; filter by society and pace',
+  })
+  async participants(
+    @Param('programmeId') programmeId: string,
+    @Query() query: ParticipantListQueryDto,
+    @CurrentPrincipal() principal: Principal,
+  ) {
+    await this.readYourWrites.reach(query.minPosition);
+    await this.programme(programmeId);
+    const society = scopedSociety(principal, query.society);
+    // Pace depends on today, so it is filtered after the figures are read.
+    const views = (await this.progressOf(programmeId, society))
+      .map(({ doc, view }) => ({ ...view, fullName: doc.fullName }))
+      .filter((view) => !query.pace || view.pace === query.pace)
+      .sort((a, b) => a.participantId.localeCompare(b.participantId));
+    const start = query.cursor
+      ? views.findIndex(
+          (view) => view.participantId > Buffer.from(query.cursor!, 'base64url').toString('utf8'),
+        )
+      : 0;
+    const limit = query.limit ?? 50;
+    const items = start < 0 ? [] : views.slice(start, start + limit);
+    const last = items[items.length - 1];
+    const more = start >= 0 && start + limit < views.length;
+    return {
+      items,
+      nextCursor:
+        more && last ? Buffer.from(last.participantId, 'utf8').toString('base64url') : null,
+    };
+  }
+
+  @Get(':programmeId/dashboard')
+  @Roles('dashboard', 'society_staff', 'programme_admin', 'auditor')
+  @ApiOperation({ summary: 'Aggregates for one society or all of them: no names, no free text' })
+  async dashboard(
+    @Param('programmeId') programmeId: string,
+    @Query() query: DashboardQueryDto,
+    @CurrentPrincipal() principal: Principal,
+  ) {
+    await this.readYourWrites.reach(query.minPosition);
+    const programme = await this.programme(programmeId);
+    const society =
+      principal.role === 'society_staff' ? scopedSociety(principal, query.society) : query.society;
+    const applications = (await this.readModels.all('applications', {
+      programmeId,
+      ...(society ? { societyCode: society } : {}),
+    })) as ApplicationDoc[];
+    const progress = await this.progressOf(programmeId, society);
+    const count = (statuses: readonly string[]) =>
+      applications.filter((doc) => statuses.includes(doc.status)).length;
+    const hours = Object.fromEntries(PILLARS.map((pillar) => [pillar, 0])) as Record<
+      (typeof PILLARS)[number],
+      number
+    >;
+    for (const { view } of progress)
+      for (const pillar of PILLARS) hours[pillar] += view.verifiedHours[pillar];
+    return {
+      programmeId,
+      society: society ?? null,
+      applications: applications.length,
+      eligible: applications.filter((doc) => doc.eligibility.eligible).length,
+      recommended: count(['recommended', 'matched', 'not_selected', 'enrolled']),
+      recommendationQuota:
+        programme.recommendationQuota * (society ? 1 : programme.societies.length),
+      matched: count(['matched', 'enrolled']),
+      enrolled: progress.length,
+      active: progress.filter(({ view }) => view.status === 'active').length,
+      completed: progress.filter(({ view }) => view.status === 'completed').length,
+      withdrawn: progress.filter(({ view }) => view.status === 'withdrawn').length,
+      verifiedHours: {
+        ...hours,
+        total: Object.values(hours).reduce((sum, value) => sum + value, 0),
+      },
+      behind: progress.filter(({ view }) => view.pace === 'behind').length,
+      atRisk: progress.filter(({ view }) => view.pace === 'at_risk').length,
+    };
+  }
+
+  private async programme(programmeId: string): Promise<ProgrammeDoc> {
+    const doc = (await this.readModels.get('programmes', programmeId)) as ProgrammeDoc | undefined;
+    if (!doc) throw new ApiProblem(404, 'PROGRAMME_NOT_FOUND', `No programme ${programmeId}.`);
+    return doc;
+  }
+
+  private async progressOf(
+    programmeId: string,
+    society: string | undefined,
+  ): Promise<Array<{ doc: ProgressDoc; view: ProgressView }>> {
+    const docs = (await this.readModels.all('progress', {
+      programmeId,
+      ...(society ? { societyCode: society } : {}),
+    })) as ProgressDoc[];
+    const now = this.clock.now();
+    return docs.map((doc) => ({ doc, view: progressView(doc, localDate(now, doc.timeZone)) }));
+  }
+}
+
+// Staff see their own society only: asking for another is refused rather than answered empty.
+function scopedSociety(principal: Principal, requested: string | undefined): string | undefined {
+  if (principal.role !== 'society_staff') return requested;
+  if (requested && requested !== principal.society) {
+    throw new ApiProblem(
+      403,
+      'FORBIDDEN',
+      `Staff of ${principal.society} see their own society only.`,
+    );
+  }
+  return principal.society ?? undefined;
+}

@@ -1,0 +1,16 @@
+import type { Projection } from '../../projections/projection';
+import type { ProgrammeRules } from '../domain/programme';
+
+/** A programme's rules as clients read them (API.md, "Programme"). */
+export type ProgrammeDoc = ProgrammeRules & { readonly position: number };
+
+export const programmesProjection: Projection<ProgrammeDoc> = {
+  name: 'programmes',
+  version: 1,
+  keysOf: (event) => (event.type === 'ProgrammeDefined' ? [event.data.programmeId as string] : []),
+  evolve: (_doc, event) => ({
+    ...(event.data as unknown as ProgrammeRules),
+    position: event.position,
+  }),
+  indexOf: (doc) => ({ startDate: doc.startDate }),
+};
