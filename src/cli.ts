@@ -6,6 +6,9 @@ import { ConfigError, loadConfig, type AppConfig } from './config/app-config';
 import { DTDP_2025 } from './programmes/domain/programme';
 import { seedProgrammes } from './programmes/programme-seed';
 import { EVENT_STORE, createEventStore } from './stores/event-store.module';
+import { MultiBar, Presets } from 'cli-progress';
+import { PROJECTIONS, createReadModelStore } from './projections/projections.module';
+import { rebuildProjection } from './projections/projection-rebuild';
 import { NestFactory } from '@nestjs/core';
 import { CommandBus } from '@nestjs/cqrs';
 import { AppModule } from './app.module';
@@ -119,6 +122,74 @@ async function seedDemo(settings: AppConfig): Promise<void> {
     await app.close();
   }
 }
+
+program
+  .command('rebuild')
+  .description(
+    'rebuild read models from the events into new tables, then switch to them (no downtime)',
+  )
+  .addOption(
+    new Option('--projection <name>', 'only this read model').choices(
+      PROJECTIONS.map((projection) => projection.name),
+    ),
+  )
+  .action(async (options: { projection?: string }) => {
+    const settings = config();
+    const events = createEventStore(settings);
+    const readModels = createReadModelStore(settings);
+    const bars = new MultiBar(
+      {
+        format:
+          '{projection} [{bar}] {percentage}% | {value}/{total} events | {speed} events/s | ETA {eta_formatted}',
+        hideCursor: true,
+        clearOnComplete: false,
+        // On a pipe or in CI, no redraws: one line per projection when it is done.
+        noTTYOutput: !process.stderr.isTTY,
+        notTTYSchedule: 60_000,
+      },
+      Presets.shades_classic,
+    );
+    try {
+      for (const projection of PROJECTIONS.filter(
+        (p) => !options.projection || p.name === options.projection,
+      )) {
+        const started = Date.now();
+        const bar = bars.create(1, 0, { projection: projection.name.padEnd(12), speed: 0 });
+        const result = await rebuildProjection(events, readModels, projection, {
+          onProgress: ({ position, head, applied }) => {
+            const seconds = Math.max(0.001, (Date.now() - started) / 1000);
+            bar.setTotal(Math.max(head, 1));
+            bar.update(position, { speed: Math.round(applied / seconds) });
+          },
+        });
+        bar.update(Math.max(result.position, 1));
+        bar.stop();
+      }
+    } finally {
+      bars.stop();
+      await readModels.close();
+      await events.close();
+    }
+    process.stdout.write('Read models rebuilt and switched.\n');
+  });
+
+program
+  .command('dead-letters')
+  .description('list events a projection could not apply (each was skipped with its error)')
+  .action(async () => {
+    const readModels = createReadModelStore(config());
+    try {
+      const letters = await readModels.deadLetters();
+      if (letters.length === 0) process.stdout.write('No dead letters.\n');
+      for (const letter of letters) {
+        process.stdout.write(
+          `${letter.recordedAt}  ${letter.projection}  position ${letter.position}  ${letter.eventType} in ${letter.streamName}: ${letter.error}\n`,
+        );
+      }
+    } finally {
+      await readModels.close();
+    }
+  });
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);

@@ -97,7 +97,35 @@ export class ProjectionRunner {
     for (const waiter of [...this.waiters]) waiter.resolve(false);
   }
 
+  // Follows the active generation; when a rebuild switches generations under it (its commit
+  // finds the checkpoint moved), it picks up the new active generation from its checkpoint.
   private async follow(
+    projection: Projection<unknown>,
+    generation: number,
+    from: number,
+  ): Promise<void> {
+    let current = { generation, from };
+    while (!this.stopped) {
+      try {
+        await this.followGeneration(projection, current.generation, current.from);
+        return;
+      } catch (error) {
+        if (this.stopped) return;
+        const active =
+          error instanceof CheckpointMovedError
+            ? await this.readModels.activeGeneration(projection.name)
+            : undefined;
+        if (!active || active.generation === current.generation) {
+          this.failure = error as Error;
+          return;
+        }
+        current = { generation: active.generation, from: active.position };
+        this.positions.set(projection.name, active.position);
+      }
+    }
+  }
+
+  private async followGeneration(
     projection: Projection<unknown>,
     generation: number,
     from: number,
@@ -120,77 +148,13 @@ export class ProjectionRunner {
           batch.push(next.value);
           pending = iterator.next();
         }
-        await this.apply(projection, generation, position, batch);
+        await applyBatch(this.readModels, projection, generation, position, batch);
         position = batch[batch.length - 1]!.position;
         this.advance(projection.name, position);
       }
-    } catch (error) {
-      if (!this.stopped)
-        this.failure = error instanceof CheckpointMovedError ? error : (error as Error);
     } finally {
       await subscription.close();
     }
-  }
-
-  private async apply(
-    projection: Projection<unknown>,
-    generation: number,
-    from: number,
-    batch: readonly RecordedEvent[],
-  ): Promise<void> {
-    const keys = new Set<string>();
-    for (const event of batch) for (const key of projection.keysOf(event)) keys.add(key);
-    const docs = await this.readModels.load(projection.name, generation, [...keys]);
-    const changed = new Set<string>();
-    const deadLetters: DeadLetter[] = [];
-    for (const event of batch) {
-      // An event's effects on all its documents land together, or (if evolve throws) not at all.
-      const effects = new Map<string, unknown>();
-      try {
-        for (const key of projection.keysOf(event)) {
-          effects.set(
-            key,
-            projection.evolve(
-              effects.has(key) ? effects.get(key) : (docs.get(key) ?? null),
-              event,
-              key,
-            ),
-          );
-        }
-      } catch (error) {
-        deadLetters.push({
-          projection: projection.name,
-          position: event.position,
-          eventId: event.eventId,
-          eventType: event.type,
-          streamName: event.streamName,
-          error: error instanceof Error ? error.message : String(error),
-          recordedAt: new Date().toISOString(),
-        });
-        continue;
-      }
-      for (const [key, doc] of effects) {
-        if (doc === null) docs.delete(key);
-        else docs.set(key, doc);
-        changed.add(key);
-      }
-    }
-    const writes: DocumentWrite[] = [];
-    const deletes: string[] = [];
-    for (const key of changed) {
-      const doc = docs.get(key);
-      if (doc === undefined) deletes.push(key);
-      else writes.push({ key, doc, index: projection.indexOf(doc) });
-    }
-    await this.readModels.commit({
-      projection: projection.name,
-      generation,
-      writes,
-      deletes,
-      deadLetters,
-      fromPosition: from,
-      toPosition: batch[batch.length - 1]!.position,
-    });
   }
 
   private advance(projection: string, position: number): void {
@@ -198,4 +162,70 @@ export class ProjectionRunner {
     const reached = this.position;
     for (const waiter of [...this.waiters]) if (reached >= waiter.position) waiter.resolve(true);
   }
+}
+
+/**
+ * Applies a batch of events to one generation of a read model and moves its checkpoint, in
+ * one transaction. An event whose `evolve` throws becomes a dead letter with none of its effects.
+ */
+export async function applyBatch(
+  readModels: ReadModelStore,
+  projection: Projection<unknown>,
+  generation: number,
+  from: number,
+  batch: readonly RecordedEvent[],
+): Promise<void> {
+  const keys = new Set<string>();
+  for (const event of batch) for (const key of projection.keysOf(event)) keys.add(key);
+  const docs = await readModels.load(projection.name, generation, [...keys]);
+  const changed = new Set<string>();
+  const deadLetters: DeadLetter[] = [];
+  for (const event of batch) {
+    // An event's effects on all its documents land together, or (if evolve throws) not at all.
+    const effects = new Map<string, unknown>();
+    try {
+      for (const key of projection.keysOf(event)) {
+        effects.set(
+          key,
+          projection.evolve(
+            effects.has(key) ? effects.get(key) : (docs.get(key) ?? null),
+            event,
+            key,
+          ),
+        );
+      }
+    } catch (error) {
+      deadLetters.push({
+        projection: projection.name,
+        position: event.position,
+        eventId: event.eventId,
+        eventType: event.type,
+        streamName: event.streamName,
+        error: error instanceof Error ? error.message : String(error),
+        recordedAt: new Date().toISOString(),
+      });
+      continue;
+    }
+    for (const [key, doc] of effects) {
+      if (doc === null) docs.delete(key);
+      else docs.set(key, doc);
+      changed.add(key);
+    }
+  }
+  const writes: DocumentWrite[] = [];
+  const deletes: string[] = [];
+  for (const key of changed) {
+    const doc = docs.get(key);
+    if (doc === undefined) deletes.push(key);
+    else writes.push({ key, doc, index: projection.indexOf(doc) });
+  }
+  await readModels.commit({
+    projection: projection.name,
+    generation,
+    writes,
+    deletes,
+    deadLetters,
+    fromPosition: from,
+    toPosition: batch[batch.length - 1]!.position,
+  });
 }

@@ -26,6 +26,13 @@ import type { ReadModelStore } from './read-model-store';
 /** Injection token for the configured `ReadModelStore`. */
 export const READ_MODEL_STORE = Symbol('ReadModelStore');
 
+/** Opens the read-model store that READ_MODEL_STORE names. */
+export function createReadModelStore(config: AppConfig): ReadModelStore {
+  return config.READ_MODEL_STORE === 'postgres'
+    ? new PostgresReadModelStore(config.DATABASE_URL!)
+    : new SqliteReadModelStore(join(config.dataDir, 'read-models.sqlite'));
+}
+
 /** Every projection the service keeps up to date. */
 export const PROJECTIONS = [
   programmesProjection,
@@ -102,10 +109,7 @@ class RunnerLifecycle
     {
       provide: READ_MODEL_STORE,
       inject: [AppConfig],
-      useFactory: (config: AppConfig): ReadModelStore =>
-        config.READ_MODEL_STORE === 'postgres'
-          ? new PostgresReadModelStore(config.DATABASE_URL!)
-          : new SqliteReadModelStore(join(config.dataDir, 'read-models.sqlite')),
+      useFactory: createReadModelStore,
     },
     {
       provide: ProjectionRunner,

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { SqliteEventStore } from '../../src/stores/sqlite/sqlite-event-store';
 import { TokenVerifier, loadOrCreateSecret } from '../../src/auth/tokens';
+import { SqliteReadModelStore } from '../../src/stores/read-models/sqlite-read-model-store';
 
 const run = promisify(execFile);
 const root = join(__dirname, '../..');
@@ -66,5 +67,32 @@ describe('CLI', () => {
     } finally {
       await store.close();
     }
+  }, 60_000);
+
+  it('rebuild: fills every read model from the events, with a progress bar; dead-letters lists none', async () => {
+    await cli(dataDir, 'seed', '--demo');
+    const { stdout, stderr } = await cli(dataDir, 'rebuild');
+    expect(stdout).toContain('Read models rebuilt and switched.');
+    expect(stderr).toMatch(/progress\s+\[[^\]]+\] 100% \| \d+\/\d+ events/);
+    const readModels = new SqliteReadModelStore(join(dataDir, 'read-models.sqlite'));
+    try {
+      expect(await readModels.all('progress', { programmeId: 'cast-dtdp-2025' })).toHaveLength(2);
+      expect(await readModels.all('applications', { programmeId: 'cast-dtdp-2025' })).toHaveLength(
+        8,
+      );
+      // seed --demo ran the service's projections (generation 1); the rebuild made generation 2.
+      expect((await readModels.activeGeneration('timeline'))?.generation).toBe(2);
+    } finally {
+      await readModels.close();
+    }
+    await cli(dataDir, 'rebuild', '--projection', 'timeline');
+    const again = new SqliteReadModelStore(join(dataDir, 'read-models.sqlite'));
+    try {
+      expect((await again.activeGeneration('timeline'))?.generation).toBe(3);
+      expect((await again.activeGeneration('progress'))?.generation).toBe(2);
+    } finally {
+      await again.close();
+    }
+    expect((await cli(dataDir, 'dead-letters')).stdout).toBe('No dead letters.\n');
   }, 60_000);
 });
