@@ -1,0 +1,285 @@
+/**
+ * Projections benchmark (issue 4). A generated cohort (10,000 participants, ~1,000,000 events at
+ * BENCH_SCALE=1) in the embedded store; then the rebuild of every read model (events/s, peak
+ * RSS, in a child process); then query latency in-process and over HTTP with 50 concurrent
+ * clients, next to a bare NestJS endpoint on the same adapter.
+ *
+ *   npm run bench:projections
+ *   BENCH_SCALE=0.05 npm run bench:projections
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Controller, Get, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import autocannon from 'autocannon';
+import { participantIdFor } from '../src/applications/commands/application.handlers';
+import { mintToken } from '../src/auth/tokens';
+import { createApp } from '../src/bootstrap';
+import { loadConfig } from '../src/config/app-config';
+import type { EventMetadata, NewEvent } from '../src/event-sourcing';
+import { progressView } from '../src/participants/queries/progress.view';
+import type { ProgressDoc } from '../src/participants/queries/progress.projection';
+import { DTDP_2025, type ProgrammeRules } from '../src/programmes/domain/programme';
+import { SqliteReadModelStore } from '../src/stores/read-models/sqlite-read-model-store';
+import { SqliteEventStore } from '../src/stores/sqlite/sqlite-event-store';
+import { printBenchLines, report, scaled, SCALE } from './bench-kit';
+
+const run = promisify(execFile);
+const PARTICIPANTS = scaled(10_000, 50);
+const ACTIVITIES = 47; // logged + verified each: with enrolment and reviews, ~100 events per participant
+const SECRET = 'bench-secret-that-is-long-enough-for-hs256-000000';
+const SOCIETIES = Array.from({ length: 20 }, (_, i) => ({
+  code: `S${String(i).padStart(2, '0')}`,
+  name: `Society ${i}`,
+}));
+const PROGRAMME: ProgrammeRules = {
+  ...DTDP_2025,
+  programmeId: 'bench-2025',
+  recommendationQuota: 100_000,
+  societies: SOCIETIES,
+};
+const metadata: EventMetadata = {
+  actor: { sub: 'bench', role: 'programme_admin' },
+  correlationId: 'bench',
+  causationId: null,
+  schemaVersion: 1,
+};
+const event = (type: string, data: Record<string, unknown>): NewEvent => ({
+  type,
+  data: data as NewEvent['data'],
+  metadata,
+});
+
+async function generate(dataDir: string): Promise<{ events: number; participantIds: string[] }> {
+  const store = new SqliteEventStore({ fileName: join(dataDir, 'events.sqlite') });
+  let count = 0;
+  const append = async (stream: string, events: NewEvent[]) => {
+    await store.append(stream, events);
+    count += events.length;
+  };
+  await append(`programme-${PROGRAMME.programmeId}`, [event('ProgrammeDefined', PROGRAMME)]);
+  const participantIds: string[] = [];
+  const pending: Array<Promise<void>> = [];
+  for (let p = 0; p < PARTICIPANTS; p += 1) {
+    const applicationId = `0199cccc-0000-7000-8000-${String(p).padStart(12, '0')}`;
+    const participantId = participantIdFor(applicationId);
+    participantIds.push(participantId);
+    const society = SOCIETIES[p % SOCIETIES.length]!.code;
+    const ref = { applicationId, programmeId: PROGRAMME.programmeId, societyCode: society };
+    const writes = async () => {
+      await append(`application-${applicationId}`, [
+        event('ApplicationSubmitted', {
+          applicationId,
+          programmeId: PROGRAMME.programmeId,
+          applicantSub: `student-${p}`,
+          submittedAt: '2025-11-10T02:00:00.000Z',
+          submittedOn: '2025-11-10',
+          fullName: `Student ${p}`,
+          nationality: 'CN',
+          enrolmentType: 'full_time',
+          degreeLevel: 'doctoral',
+          institution: 'Institute',
+          expectedGraduationDate: '2028-07-01',
+          researchField: 'rare earths',
+          preferredSocietyCode: society,
+          eligibility: { eligible: true, checks: [] },
+        }),
+      ]);
+      await append(`selection-${PROGRAMME.programmeId}-${society}-${p}`, [
+        event('CandidateRecommended', { ...ref, note: null }),
+        event('CandidateMatched', { ...ref, mentoringSocietyCode: society }),
+      ]);
+      const participantEvents: NewEvent[] = [
+        event('ParticipantEnrolled', {
+          participantId,
+          applicationId,
+          programmeId: PROGRAMME.programmeId,
+          participantSub: `student-${p}`,
+          fullName: `Student ${p}`,
+          societyCode: society,
+          mentoringSocietyCode: society,
+          startDate: '2026-01-01',
+          windowEnd: '2028-01-01',
+          requiredHours: 240,
+          timeZone: 'Asia/Shanghai',
+        }),
+      ];
+      for (let a = 0; a < ACTIVITIES; a += 1) {
+        const activityId = `0199dddd-0000-7000-8000-${String(a).padStart(12, '0')}`;
+        const day = `2026-${String(1 + (a % 10)).padStart(2, '0')}-${String(1 + (a % 27)).padStart(2, '0')}`;
+        participantEvents.push(
+          event('ActivityLogged', {
+            participantId,
+            activityId,
+            pillar: 'social',
+            category: 'other_social',
+            title: 'Activity',
+            occurredOn: day,
+            endedOn: null,
+            hours: 1 + (p % 4),
+            evidence: null,
+          }),
+          event('ActivityVerified', { participantId, activityId }),
+        );
+      }
+      participantEvents.push(
+        event('ProgressReviewed', {
+          participantId,
+          period: '2026-H1',
+          rating: 'satisfactory',
+          note: null,
+        }),
+      );
+      await append(`participant-${participantId}`, participantEvents);
+    };
+    pending.push(writes());
+    if (pending.length === 50) await Promise.all(pending.splice(0));
+  }
+  await Promise.all(pending);
+  await store.close();
+  return { events: count, participantIds };
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function inProcess(dataDir: string, participantIds: string[]): Promise<void> {
+  const readModels = new SqliteReadModelStore(join(dataDir, 'read-models.sqlite'));
+  const measure = async (name: string, count: number, work: (i: number) => Promise<unknown>) => {
+    const times: number[] = [];
+    for (let i = 0; i < count; i += 1) {
+      const started = process.hrtime.bigint();
+      await work(i);
+      times.push(Number(process.hrtime.bigint() - started) / 1e6);
+    }
+    times.sort((a, b) => a - b);
+    report({ name: `${name}.p50`, value: percentile(times, 50) * 1000, unit: 'us' });
+    report({ name: `${name}.p99`, value: percentile(times, 99) * 1000, unit: 'us' });
+  };
+  const id = (i: number) => participantIds[(i * 7919) % participantIds.length]!;
+  await measure('inprocess.progress', 2000, async (i) =>
+    progressView((await readModels.get('progress', id(i))) as ProgressDoc, '2026-11-27'),
+  );
+  await measure('inprocess.timeline_first_page', 2000, (i) =>
+    readModels.list('timeline', { keyPrefix: `${id(i)}/`, where: {}, orderBy: 'key', limit: 50 }),
+  );
+  await measure('inprocess.dashboard_society', 50, async () => {
+    const docs = (await readModels.all('progress', {
+      programmeId: PROGRAMME.programmeId,
+      societyCode: 'S01',
+    })) as ProgressDoc[];
+    return docs.map((doc) => progressView(doc, '2026-11-27'));
+  });
+  await readModels.close();
+}
+
+@Controller('bare')
+class BareController {
+  @Get()
+  get() {
+    return { ok: true };
+  }
+}
+
+@Module({ controllers: [BareController] })
+class BareModule {}
+
+async function load(url: string, headers: Record<string, string>): Promise<autocannon.Result> {
+  return autocannon({
+    url,
+    connections: 50,
+    duration: Math.max(3, Math.round(10 * Math.min(1, SCALE * 2))),
+    headers,
+  });
+}
+
+async function overHttp(dataDir: string, participantIds: string[]): Promise<void> {
+  const app = await createApp(loadConfig({ DATA_DIR: dataDir, AUTH_JWT_SECRET: SECRET }), {
+    logger: false,
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const base = await app.getUrl();
+  const bare = await NestFactory.create<NestFastifyApplication>(BareModule, new FastifyAdapter(), {
+    logger: false,
+  });
+  await bare.listen({ port: 0, host: '127.0.0.1' });
+  const secret = new TextEncoder().encode(SECRET);
+  const headers = {
+    authorization: `Bearer ${await mintToken({ role: 'programme_admin', sub: 'bench' }, secret)}`,
+  };
+  const id = participantIds[Math.floor(participantIds.length / 2)]!;
+  const results: Array<[string, autocannon.Result]> = [
+    ['http.bare', await load(`${await bare.getUrl()}/bare`, {})],
+    ['http.progress', await load(`${base}/v1/participants/${id}/progress`, headers)],
+    ['http.timeline_first_page', await load(`${base}/v1/participants/${id}/timeline`, headers)],
+    [
+      'http.dashboard',
+      await load(`${base}/v1/programmes/${PROGRAMME.programmeId}/dashboard?society=S01`, headers),
+    ],
+  ];
+  const bareRps = results[0]![1].requests.average;
+  for (const [name, result] of results) {
+    if (result.non2xx > 0) throw new Error(`${name}: ${result.non2xx} non-2xx answers`);
+    report({ name: `${name}.rps`, value: result.requests.average, unit: 'req/s' });
+    report({ name: `${name}.p50`, value: result.latency.p50, unit: 'ms' });
+    report({ name: `${name}.p99`, value: result.latency.p99, unit: 'ms' });
+    if (name !== 'http.bare')
+      report({
+        name: `ratio.${name}_vs_bare.rps`,
+        value: result.requests.average / bareRps,
+        unit: 'x',
+      });
+  }
+  await bare.close();
+  await app.close();
+}
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'projections-bench-'));
+  try {
+    process.stdout.write(
+      `Projections benchmark, BENCH_SCALE=${SCALE}, ${PARTICIPANTS.toLocaleString('en-US')} participants\n`,
+    );
+    const started = Date.now();
+    const { events, participantIds } = await generate(dataDir);
+    process.stdout.write(
+      `  generated ${events.toLocaleString('en-US')} events in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+    );
+    const child = await run(
+      process.execPath,
+      ['-r', '@swc-node/register', join(__dirname, 'projections-rebuild-child.ts'), dataDir],
+      {
+        cwd: join(__dirname, '..'),
+        maxBuffer: 1 << 20,
+      },
+    );
+    const rebuilt = JSON.parse(child.stdout.trim().split('\n').pop()!) as {
+      events: number;
+      projections: number;
+      seconds: number;
+      maxRssMb: number;
+    };
+    report({
+      name: 'rebuild.events_per_s',
+      value: rebuilt.events / rebuilt.seconds,
+      unit: 'events/s',
+      note: `${rebuilt.projections} read models, ${rebuilt.events.toLocaleString('en-US')} events in ${rebuilt.seconds.toFixed(1)} s`,
+    });
+    report({ name: 'rebuild.peak_rss', value: rebuilt.maxRssMb, unit: 'MB' });
+    await inProcess(dataDir, participantIds);
+    await overHttp(dataDir, participantIds);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  printBenchLines();
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});
