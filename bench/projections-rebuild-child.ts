@@ -2,7 +2,7 @@
 // process so that its peak memory is its own. Prints one JSON line: events, seconds, maxRssMb.
 import { join } from 'node:path';
 import { PROJECTIONS } from '../src/projections/projections.module';
-import { rebuildProjection } from '../src/projections/projection-rebuild';
+import { rebuildProjections } from '../src/projections/projection-rebuild';
 import { SqliteReadModelStore } from '../src/stores/read-models/sqlite-read-model-store';
 import { SqliteEventStore } from '../src/stores/sqlite/sqlite-event-store';
 
@@ -11,9 +11,8 @@ async function main(): Promise<void> {
   const events = new SqliteEventStore({ fileName: join(dataDir, 'events.sqlite') });
   const readModels = new SqliteReadModelStore(join(dataDir, 'read-models.sqlite'));
   const started = process.hrtime.bigint();
-  let applied = 0;
-  for (const projection of PROJECTIONS)
-    applied = (await rebuildProjection(events, readModels, projection)).applied;
+  const results = await rebuildProjections(events, readModels, PROJECTIONS);
+  const applied = [...results.values()][0]?.applied ?? 0;
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   await readModels.close();
   await events.close();

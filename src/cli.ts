@@ -8,7 +8,7 @@ import { seedProgrammes } from './programmes/programme-seed';
 import { EVENT_STORE, createEventStore } from './stores/event-store.module';
 import { MultiBar, Presets } from 'cli-progress';
 import { PROJECTIONS, createReadModelStore } from './projections/projections.module';
-import { rebuildProjection } from './projections/projection-rebuild';
+import { rebuildProjections } from './projections/projection-rebuild';
 import { NestFactory } from '@nestjs/core';
 import { CommandBus } from '@nestjs/cqrs';
 import { AppModule } from './app.module';
@@ -149,22 +149,25 @@ program
       },
       Presets.shades_classic,
     );
+    const selected = PROJECTIONS.filter(
+      (projection) => !options.projection || projection.name === options.projection,
+    );
     try {
-      for (const projection of PROJECTIONS.filter(
-        (p) => !options.projection || p.name === options.projection,
-      )) {
-        const started = Date.now();
-        const bar = bars.create(1, 0, { projection: projection.name.padEnd(12), speed: 0 });
-        const result = await rebuildProjection(events, readModels, projection, {
-          onProgress: ({ position, head, applied }) => {
-            const seconds = Math.max(0.001, (Date.now() - started) / 1000);
-            bar.setTotal(Math.max(head, 1));
-            bar.update(position, { speed: Math.round(applied / seconds) });
-          },
-        });
-        bar.update(Math.max(result.position, 1));
-        bar.stop();
-      }
+      const started = Date.now();
+      const bar = bars.create(1, 0, {
+        projection: selected.map((projection) => projection.name).join(', '),
+        speed: 0,
+      });
+      await rebuildProjections(events, readModels, selected, {
+        onProgress: ({ position, head, applied }) => {
+          const seconds = Math.max(0.001, (Date.now() - started) / 1000);
+          bar.setTotal(Math.max(head, 1));
+          bar.update(Math.max(position, head === 0 ? 1 : 0), {
+            speed: Math.round(applied / seconds),
+          });
+        },
+      });
+      bar.stop();
     } finally {
       bars.stop();
       await readModels.close();

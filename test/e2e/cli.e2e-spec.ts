@@ -73,7 +73,9 @@ describe('CLI', () => {
     await cli(dataDir, 'seed', '--demo');
     const { stdout, stderr } = await cli(dataDir, 'rebuild');
     expect(stdout).toContain('Read models rebuilt and switched.');
-    expect(stderr).toMatch(/progress\s+\[[^\]]+\] 100% \| \d+\/\d+ events/);
+    expect(stderr).toMatch(
+      /programmes, applications, progress, timeline \[[^\]]+\] 100% \| \d+\/\d+ events \| \d+ events\/s \| ETA/,
+    );
     const readModels = new SqliteReadModelStore(join(dataDir, 'read-models.sqlite'));
     try {
       expect(await readModels.all('progress', { programmeId: 'cast-dtdp-2025' })).toHaveLength(2);

@@ -64,14 +64,28 @@ export function isTimeZone(timeZone: string): boolean {
   }
 }
 
+// Building an Intl.DateTimeFormat costs far more than using one: keep one per zone.
+const formats = new Map<string, Intl.DateTimeFormat>();
+
+function formatFor(timeZone: string): Intl.DateTimeFormat {
+  let format = formats.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-CA', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+    });
+    formats.set(timeZone, format);
+  }
+  return format;
+}
+
 /** The calendar date that `instant` falls on in `timeZone`. */
 export function localDate(instant: Date | string, timeZone: string): CalendarDate {
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).formatToParts(typeof instant === 'string' ? new Date(instant) : instant);
+  const parts = formatFor(timeZone).formatToParts(
+    typeof instant === 'string' ? new Date(instant) : instant,
+  );
   const part = (type: string) => parts.find((p) => p.type === type)!.value;
   return `${part('year')}-${part('month')}-${part('day')}`;
 }
