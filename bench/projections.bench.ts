@@ -281,7 +281,8 @@ async function main(): Promise<void> {
     await inProcess(dataDir, participantIds);
     await overHttp(dataDir, participantIds);
   } finally {
-    rmSync(dataDir, { recursive: true, force: true });
+    if (process.env.BENCH_KEEP_DATA) process.stdout.write(`  data kept in ${dataDir}\n`);
+    else rmSync(dataDir, { recursive: true, force: true });
   }
   printBenchLines();
 }

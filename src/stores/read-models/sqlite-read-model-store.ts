@@ -22,7 +22,7 @@ CREATE TABLE IF NOT EXISTS rm_generations (
 CREATE TABLE IF NOT EXISTS rm_documents (
   projection TEXT NOT NULL, generation INTEGER NOT NULL, key TEXT NOT NULL,
   doc TEXT NOT NULL, idx TEXT NOT NULL,
-  PRIMARY KEY (projection, generation, key));
+  PRIMARY KEY (projection, generation, key)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS rm_dead_letters (
   id INTEGER PRIMARY KEY, projection TEXT NOT NULL, position INTEGER NOT NULL, event_id TEXT NOT NULL,
   event_type TEXT NOT NULL, stream_name TEXT NOT NULL, error TEXT NOT NULL, recorded_at TEXT NOT NULL);`;
@@ -68,9 +68,10 @@ export class SqliteReadModelStore implements ReadModelStore {
       dropOldGenerations: db.prepare(
         'DELETE FROM rm_generations WHERE projection = ? AND generation <> ?',
       ),
-      load: db
-        .prepare('SELECT doc FROM rm_documents WHERE projection = ? AND generation = ? AND key = ?')
-        .pluck(),
+      // A whole batch's documents in one statement: the keys travel as one JSON array.
+      loadMany: db.prepare(
+        'SELECT key, doc FROM rm_documents WHERE projection = ? AND generation = ? AND key IN (SELECT value FROM json_each(?))',
+      ),
       // One statement for the hot path of every query: the document of the active generation.
       getActive: db
         .prepare(
@@ -132,10 +133,16 @@ export class SqliteReadModelStore implements ReadModelStore {
     keys: readonly string[],
   ): Promise<Map<string, unknown>> {
     const found = new Map<string, unknown>();
-    for (const key of keys) {
-      const doc = this.statements.load.get(projection, generation, key) as string | undefined;
-      if (doc !== undefined) found.set(key, JSON.parse(doc));
-    }
+    if (keys.length === 0) return Promise.resolve(found);
+    const rows = this.statements.loadMany.all(
+      projection,
+      generation,
+      JSON.stringify(keys),
+    ) as Array<{
+      key: string;
+      doc: string;
+    }>;
+    for (const row of rows) found.set(row.key, JSON.parse(row.doc));
     return Promise.resolve(found);
   }
 
