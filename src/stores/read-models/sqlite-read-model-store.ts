@@ -75,8 +75,9 @@ export class SqliteReadModelStore implements ReadModelStore {
       // One statement for the hot path of every query: the document of the active generation.
       getActive: db
         .prepare(
-          `SELECT d.doc FROM rm_documents d JOIN rm_generations g ON g.projection = d.projection AND g.generation = d.generation
-            WHERE g.projection = ? AND g.active = 1 AND d.key = ?`,
+          `SELECT doc FROM rm_documents
+            WHERE projection = ? AND key = ?
+              AND generation = (SELECT generation FROM rm_generations WHERE projection = ? AND active = 1)`,
         )
         .pluck(),
       put: db.prepare(
@@ -186,7 +187,7 @@ export class SqliteReadModelStore implements ReadModelStore {
   }
 
   get(projection: string, key: string): Promise<unknown> {
-    const doc = this.statements.getActive.get(projection, key) as string | undefined;
+    const doc = this.statements.getActive.get(projection, key, projection) as string | undefined;
     return Promise.resolve(doc === undefined ? undefined : JSON.parse(doc));
   }
 
