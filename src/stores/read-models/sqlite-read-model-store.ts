@@ -14,6 +14,7 @@ import {
   encodeCursor,
 } from '../../projections/read-model-store';
 
+// idx comes before doc: filtering on idx then never reads a large document's overflow pages.
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS rm_generations (
   projection TEXT NOT NULL, generation INTEGER NOT NULL, version INTEGER NOT NULL,
@@ -21,7 +22,7 @@ CREATE TABLE IF NOT EXISTS rm_generations (
   PRIMARY KEY (projection, generation));
 CREATE TABLE IF NOT EXISTS rm_documents (
   projection TEXT NOT NULL, generation INTEGER NOT NULL, key TEXT NOT NULL,
-  doc TEXT NOT NULL, idx TEXT NOT NULL,
+  idx TEXT NOT NULL, doc TEXT NOT NULL,
   PRIMARY KEY (projection, generation, key)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS rm_dead_letters (
   id INTEGER PRIMARY KEY, projection TEXT NOT NULL, position INTEGER NOT NULL, event_id TEXT NOT NULL,
