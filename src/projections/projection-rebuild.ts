@@ -1,6 +1,6 @@
 import type { EventStore } from '../event-sourcing';
 import type { Projection } from './projection';
-import { applyBatch } from './projection-runner';
+import { applyBatch } from './apply-batch';
 import type { ReadModelStore } from './read-model-store';
 
 /** How far a rebuild has come. */

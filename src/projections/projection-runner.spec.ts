@@ -80,4 +80,40 @@ describe('ProjectionRunner', () => {
     ]);
     await runner.stop();
   });
+
+  it('rebuilds a read model whose projection changed version, while the old one serves', async () => {
+    for (let i = 0; i < 10; i += 1) await events.append('s-1', [testEvent('Counted', { n: 1 })]);
+    const first = new ProjectionRunner(events, readModels, [counter]);
+    await first.start();
+    expect(await first.waitFor(10, 5000)).toBe(true);
+    await first.stop();
+    const doubled: typeof counter = {
+      ...counter,
+      version: 2,
+      evolve: (doc, event) => ({
+        count: (doc?.count ?? 0) + 1,
+        total: (doc?.total ?? 0) + 2 * Number(event.data.n),
+      }),
+    };
+    const second = new ProjectionRunner(events, readModels, [doubled]);
+    await second.start();
+    for (
+      let attempt = 0;
+      attempt < 100 && (await readModels.activeGeneration('counter'))?.version !== 2;
+      attempt += 1
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(await readModels.activeGeneration('counter')).toMatchObject({
+      generation: 2,
+      version: 2,
+    });
+    expect(await readModels.get('counter', 's-1')).toEqual({ count: 10, total: 20 });
+    const { position } = await events.append('s-1', [testEvent('Counted', { n: 1 })]);
+    expect(await second.waitFor(position, 5000)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await readModels.get('counter', 's-1')).toEqual({ count: 11, total: 22 });
+    expect(second.error).toBeUndefined();
+    await second.stop();
+  });
 });

@@ -1,11 +1,8 @@
 import type { EventStore, RecordedEvent } from '../event-sourcing';
+import { applyBatch } from './apply-batch';
 import type { Projection } from './projection';
-import {
-  CheckpointMovedError,
-  type DeadLetter,
-  type DocumentWrite,
-  type ReadModelStore,
-} from './read-model-store';
+import { rebuildProjections } from './projection-rebuild';
+import { CheckpointMovedError, type ReadModelStore } from './read-model-store';
 
 /** Tuning for `ProjectionRunner`. */
 export type RunnerOptions = {
@@ -55,6 +52,19 @@ export class ProjectionRunner {
       this.positions.set(projection.name, active.position);
       this.started.add(projection.name);
       this.loops.push(this.follow(projection, active.generation, active.position));
+      if (active.version !== projection.version) {
+        // The projection changed meaning: rebuild beside the served generation; when the new
+        // one is activated, `follow` notices and moves to it.
+        this.loops.push(
+          rebuildProjections(this.events, this.readModels, [projection]).then(
+            () => undefined,
+            (error: unknown) => {
+              if (!this.stopped)
+                this.failure = error instanceof Error ? error : new Error(String(error));
+            },
+          ),
+        );
+      }
     }
   }
 
@@ -162,70 +172,4 @@ export class ProjectionRunner {
     const reached = this.position;
     for (const waiter of [...this.waiters]) if (reached >= waiter.position) waiter.resolve(true);
   }
-}
-
-/**
- * Applies a batch of events to one generation of a read model and moves its checkpoint, in
- * one transaction. An event whose `evolve` throws becomes a dead letter with none of its effects.
- */
-export async function applyBatch(
-  readModels: ReadModelStore,
-  projection: Projection<unknown>,
-  generation: number,
-  from: number,
-  batch: readonly RecordedEvent[],
-): Promise<void> {
-  const keys = new Set<string>();
-  for (const event of batch) for (const key of projection.keysOf(event)) keys.add(key);
-  const docs = await readModels.load(projection.name, generation, [...keys]);
-  const changed = new Set<string>();
-  const deadLetters: DeadLetter[] = [];
-  for (const event of batch) {
-    // An event's effects on all its documents land together, or (if evolve throws) not at all.
-    const effects = new Map<string, unknown>();
-    try {
-      for (const key of projection.keysOf(event)) {
-        effects.set(
-          key,
-          projection.evolve(
-            effects.has(key) ? effects.get(key) : (docs.get(key) ?? null),
-            event,
-            key,
-          ),
-        );
-      }
-    } catch (error) {
-      deadLetters.push({
-        projection: projection.name,
-        position: event.position,
-        eventId: event.eventId,
-        eventType: event.type,
-        streamName: event.streamName,
-        error: error instanceof Error ? error.message : String(error),
-        recordedAt: new Date().toISOString(),
-      });
-      continue;
-    }
-    for (const [key, doc] of effects) {
-      if (doc === null) docs.delete(key);
-      else docs.set(key, doc);
-      changed.add(key);
-    }
-  }
-  const writes: DocumentWrite[] = [];
-  const deletes: string[] = [];
-  for (const key of changed) {
-    const doc = docs.get(key);
-    if (doc === undefined) deletes.push(key);
-    else writes.push({ key, doc, index: projection.indexOf(doc) });
-  }
-  await readModels.commit({
-    projection: projection.name,
-    generation,
-    writes,
-    deletes,
-    deadLetters,
-    fromPosition: from,
-    toPosition: batch[batch.length - 1]!.position,
-  });
 }

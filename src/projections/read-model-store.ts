@@ -86,6 +86,8 @@ export interface ReadModelStore {
   list(projection: string, query: ListQuery): Promise<Page<unknown>>;
   /** Every document of the active generation matching the filters (for aggregates). */
   all(projection: string, where: IndexFields): Promise<unknown[]>;
+  /** The index fields (not the documents) of every match: cheap input for aggregates. */
+  indexes(projection: string, where: IndexFields): Promise<IndexFields[]>;
   /** Dead letters, oldest first. */
   deadLetters(): Promise<DeadLetter[]>;
   close(): Promise<void>;

@@ -113,6 +113,10 @@ describe.each(subjects)('ReadModelStore contract: %s', (_name, open) => {
     });
     expect(next.items).toEqual([{ i: 3 }, { i: 4 }, { i: 5 }]);
     expect(await store.all('things', { owner: 'p2' })).toEqual([{ i: 99 }]);
+    expect(await store.indexes('things', { owner: 'p2' })).toEqual([{ owner: 'p2', rank: 0 }]);
+    expect(await store.indexes('things', { owner: 'p1', rank: 25 })).toEqual([
+      { owner: 'p1', rank: 25 },
+    ]);
   });
 
   it('serves the active generation while another fills, then switches and drops the old one', async () => {

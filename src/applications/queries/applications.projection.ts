@@ -94,7 +94,7 @@ const KEYED = new Set([
 /** Applications with their eligibility and status (DOMAIN.md, "Eligibility" per application). */
 export const applicationsProjection: Projection<ApplicationDoc> = {
   name: 'applications',
-  version: 1,
+  version: 2,
   keysOf: (event) => (KEYED.has(event.type) ? [event.data.applicationId as string] : []),
   evolve,
   indexOf: (doc) => ({
@@ -102,5 +102,6 @@ export const applicationsProjection: Projection<ApplicationDoc> = {
     societyCode: doc.societyCode,
     status: doc.status,
     submittedAt: doc.submittedAt,
+    eligible: doc.eligibility.eligible ? 1 : 0,
   }),
 };

@@ -39,6 +39,62 @@ export type ProgressDoc = {
   readonly revision: number;
 };
 
+const round2 = (value: number) => Math.round(value * 100) / 100;
+
+/**
+ * The figures progress is computed from, flat so they can be stored as the read model's index
+ * fields: lists and dashboards read these small rows instead of whole documents.
+ */
+export type ProgressSummary = {
+  readonly participantId: string;
+  readonly programmeId: string;
+  readonly societyCode: string;
+  readonly fullName: string;
+  readonly timeZone: string;
+  readonly status: ProgressDoc['status'];
+  readonly windowStart: string;
+  readonly windowEnd: string;
+  readonly requiredHours: number;
+  readonly verifiedPolitical: number;
+  readonly verifiedProfessional: number;
+  readonly verifiedSocial: number;
+  readonly pendingHours: number;
+  readonly lastActivityOn: string | null;
+  readonly position: number;
+};
+
+/** Totals of a participant's activities: only verified hours count; pending ones are shown apart. */
+export function summarise(doc: ProgressDoc): ProgressSummary {
+  const verified: Record<Pillar, number> = { political: 0, professional: 0, social: 0 };
+  let pending = 0;
+  let lastActivityOn: string | null = null;
+  for (const activity of Object.values(doc.activities)) {
+    if (activity.status === 'verified') verified[activity.pillar] += activity.hours;
+    else if (activity.status === 'pending') pending += activity.hours;
+    if (activity.status === 'verified' || activity.status === 'pending') {
+      const last = activity.endedOn ?? activity.occurredOn;
+      if (lastActivityOn === null || last > lastActivityOn) lastActivityOn = last;
+    }
+  }
+  return {
+    participantId: doc.participantId,
+    programmeId: doc.programmeId,
+    societyCode: doc.societyCode,
+    fullName: doc.fullName,
+    timeZone: doc.timeZone,
+    status: doc.status,
+    windowStart: doc.windowStart,
+    windowEnd: doc.windowEnd,
+    requiredHours: doc.requiredHours,
+    verifiedPolitical: round2(verified.political),
+    verifiedProfessional: round2(verified.professional),
+    verifiedSocial: round2(verified.social),
+    pendingHours: round2(pending),
+    lastActivityOn,
+    position: doc.position,
+  };
+}
+
 const PARTICIPANT_EVENTS = new Set([
   'ParticipantEnrolled',
   'ActivityLogged',
@@ -132,16 +188,12 @@ function evolve(doc: ProgressDoc | null, recorded: RecordedEvent): ProgressDoc |
 /** Progress per participant (DOMAIN.md, "Read models"). */
 export const progressProjection: Projection<ProgressDoc> = {
   name: 'progress',
-  version: 1,
+  version: 2,
   keysOf: (event) =>
     PARTICIPANT_EVENTS.has(event.type) && event.streamName.startsWith('participant-')
       ? [event.streamName.slice('participant-'.length)]
       : [],
   evolve: (doc, event) => evolve(doc, event),
-  indexOf: (doc) => ({
-    programmeId: doc.programmeId,
-    societyCode: doc.societyCode,
-    status: doc.status,
-    fullName: doc.fullName,
-  }),
+  // The summary doubles as the index: lists and dashboards filter on it and read only it.
+  indexOf: (doc) => summarise(doc),
 };

@@ -1,6 +1,6 @@
-import { PILLARS, type Pillar } from '../../programmes/domain/programme';
+import type { Pillar } from '../../programmes/domain/programme';
 import { readPace, type Pace } from '../domain/pace';
-import type { ProgressDoc } from './progress.projection';
+import { type ProgressDoc, type ProgressSummary, summarise } from './progress.projection';
 
 /** Progress as API.md shapes it, computed from the stored figures for a given today. */
 export type ProgressView = {
@@ -23,45 +23,37 @@ export type ProgressView = {
 
 const round2 = (value: number) => Math.round(value * 100) / 100;
 
-/** Totals, percent and pace for `today` (in the programme's time zone). */
-export function progressView(doc: ProgressDoc, today: string): ProgressView {
-  const verified: Record<Pillar | 'total', number> = {
-    political: 0,
-    professional: 0,
-    social: 0,
-    total: 0,
-  };
-  let pending = 0;
-  let lastActivityOn: string | null = null;
-  for (const activity of Object.values(doc.activities)) {
-    if (activity.status === 'verified') {
-      verified[activity.pillar] += activity.hours;
-      verified.total += activity.hours;
-    } else if (activity.status === 'pending') {
-      pending += activity.hours;
-    }
-    if (activity.status === 'verified' || activity.status === 'pending') {
-      const last = activity.endedOn ?? activity.occurredOn;
-      if (lastActivityOn === null || last > lastActivityOn) lastActivityOn = last;
-    }
-  }
-  for (const pillar of [...PILLARS, 'total'] as const) verified[pillar] = round2(verified[pillar]);
-  const reading = readPace({ ...doc, verifiedHours: verified.total }, today);
+/** Progress as API.md shapes it, for `today` (in the programme's time zone). */
+export function viewOf(summary: ProgressSummary, today: string): ProgressView {
+  const total = round2(
+    summary.verifiedPolitical + summary.verifiedProfessional + summary.verifiedSocial,
+  );
+  const reading = readPace({ ...summary, verifiedHours: total }, today);
   return {
-    participantId: doc.participantId,
-    programmeId: doc.programmeId,
-    societyCode: doc.societyCode,
-    status: doc.status,
-    windowStart: doc.windowStart,
-    windowEnd: doc.windowEnd,
-    verifiedHours: verified,
-    pendingHours: round2(pending),
-    requiredHours: doc.requiredHours,
-    percentComplete: round2(Math.min(100, (verified.total / doc.requiredHours) * 100)),
+    participantId: summary.participantId,
+    programmeId: summary.programmeId,
+    societyCode: summary.societyCode,
+    status: summary.status,
+    windowStart: summary.windowStart,
+    windowEnd: summary.windowEnd,
+    verifiedHours: {
+      political: summary.verifiedPolitical,
+      professional: summary.verifiedProfessional,
+      social: summary.verifiedSocial,
+      total,
+    },
+    pendingHours: summary.pendingHours,
+    requiredHours: summary.requiredHours,
+    percentComplete: round2(Math.min(100, (total / summary.requiredHours) * 100)),
     expectedHoursToDate: reading.expectedHoursToDate,
     pace: reading.pace,
     projectedCompletionDate: reading.projectedCompletionDate,
-    lastActivityOn,
-    position: doc.position,
+    lastActivityOn: summary.lastActivityOn,
+    position: summary.position,
   };
+}
+
+/** Totals, percent and pace of a progress document for `today`. */
+export function progressView(doc: ProgressDoc, today: string): ProgressView {
+  return viewOf(summarise(doc), today);
 }

@@ -17,8 +17,8 @@ import {
   ReadQueryDto,
   listPage,
 } from '../../participants/queries/participant-queries.controller';
-import type { ProgressDoc } from '../../participants/queries/progress.projection';
-import { progressView, type ProgressView } from '../../participants/queries/progress.view';
+import type { ProgressSummary } from '../../participants/queries/progress.projection';
+import { viewOf, type ProgressView } from '../../participants/queries/progress.view';
 import { READ_MODEL_STORE, ReadYourWrites } from '../../projections/projections.module';
 import type { ReadModelStore } from '../../projections/read-model-store';
 import { Clock } from '../../shared/clock';
@@ -135,7 +135,7 @@ export class ProgrammeQueriesController {
     const society = scopedSociety(principal, query.society);
     // Pace depends on today, so it is filtered after the figures are read.
     const views = (await this.progressOf(programmeId, society))
-      .map(({ doc, view }) => ({ ...view, fullName: doc.fullName }))
+      .map(({ summary, view }) => ({ ...view, fullName: summary.fullName }))
       .filter((view) => !query.pace || view.pace === query.pace)
       .sort((a, b) => a.participantId.localeCompare(b.participantId));
     const start = query.cursor
@@ -166,10 +166,10 @@ export class ProgrammeQueriesController {
     const programme = await this.programme(programmeId);
     const society =
       principal.role === 'society_staff' ? scopedSociety(principal, query.society) : query.society;
-    const applications = (await this.readModels.all('applications', {
+    const applications = (await this.readModels.indexes('applications', {
       programmeId,
       ...(society ? { societyCode: society } : {}),
-    })) as ApplicationDoc[];
+    })) as unknown as Array<{ status: ApplicationDoc['status']; eligible: number }>;
     const progress = await this.progressOf(programmeId, society);
     const count = (statuses: readonly string[]) =>
       applications.filter((doc) => statuses.includes(doc.status)).length;
@@ -183,7 +183,7 @@ export class ProgrammeQueriesController {
       programmeId,
       society: society ?? null,
       applications: applications.length,
-      eligible: applications.filter((doc) => doc.eligibility.eligible).length,
+      eligible: applications.filter((doc) => doc.eligible === 1).length,
       recommended: count(['recommended', 'matched', 'not_selected', 'enrolled']),
       recommendationQuota:
         programme.recommendationQuota * (society ? 1 : programme.societies.length),
@@ -207,16 +207,20 @@ export class ProgrammeQueriesController {
     return doc;
   }
 
+  // Index rows only: the summary each progress document keeps, not the documents themselves.
   private async progressOf(
     programmeId: string,
     society: string | undefined,
-  ): Promise<Array<{ doc: ProgressDoc; view: ProgressView }>> {
-    const docs = (await this.readModels.all('progress', {
+  ): Promise<Array<{ summary: ProgressSummary; view: ProgressView }>> {
+    const summaries = (await this.readModels.indexes('progress', {
       programmeId,
       ...(society ? { societyCode: society } : {}),
-    })) as ProgressDoc[];
+    })) as unknown as ProgressSummary[];
     const now = this.clock.now();
-    return docs.map((doc) => ({ doc, view: progressView(doc, localDate(now, doc.timeZone)) }));
+    return summaries.map((summary) => ({
+      summary,
+      view: viewOf(summary, localDate(now, summary.timeZone)),
+    }));
   }
 }
 

@@ -218,6 +218,23 @@ export class PostgresReadModelStore implements ReadModelStore {
     };
   }
 
+  async indexes(projection: string, where: IndexFields): Promise<IndexFields[]> {
+    const active = await this.activeGeneration(projection);
+    if (!active) return [];
+    const params: unknown[] = [projection, active.generation];
+    const clauses = ['projection = $1', 'generation = $2'];
+    for (const [name, value] of Object.entries(where)) {
+      if (!FIELD.test(name)) throw new Error(`invalid index field name: ${name}`);
+      params.push(JSON.stringify(value));
+      clauses.push(`idx->'${name}' = $${params.length}::jsonb`);
+    }
+    const { rows } = await this.pool.query<{ idx: IndexFields }>(
+      `SELECT idx FROM rm_documents WHERE ${clauses.join(' AND ')} ORDER BY key`,
+      params,
+    );
+    return rows.map((row) => row.idx);
+  }
+
   async all(projection: string, where: IndexFields): Promise<unknown[]> {
     return (await this.list(projection, { where, orderBy: 'key', limit: 1_000_000 })).items;
   }

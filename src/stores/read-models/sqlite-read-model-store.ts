@@ -231,6 +231,22 @@ export class SqliteReadModelStore implements ReadModelStore {
     };
   }
 
+  async indexes(projection: string, where: IndexFields): Promise<IndexFields[]> {
+    const active = await this.activeGeneration(projection);
+    if (!active) return [];
+    const params: Array<string | number> = [projection, active.generation];
+    const clauses = ['projection = ?', 'generation = ?'];
+    for (const [name, value] of Object.entries(where)) {
+      clauses.push(value === null ? `${field(name)} IS NULL` : `${field(name)} = ?`);
+      if (value !== null) params.push(value);
+    }
+    const rows = this.db
+      .prepare(`SELECT idx FROM rm_documents WHERE ${clauses.join(' AND ')} ORDER BY key`)
+      .pluck()
+      .all(...params) as string[];
+    return rows.map((row) => JSON.parse(row) as IndexFields);
+  }
+
   async all(projection: string, where: IndexFields): Promise<unknown[]> {
     const page = await this.list(projection, {
       where,
