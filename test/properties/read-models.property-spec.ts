@@ -313,7 +313,6 @@ describe('read models: incremental = rebuild = restart at a random point', () =>
           const restarted = new SqliteReadModelStore(join(dir, 'restarted.sqlite'));
           try {
             const appended = history(steps);
-            process.stdout.write(`${appended.map((a) => a.event.type).join(',')}\n`);
             const stopAt = Math.max(1, Math.round((cut / 100) * appended.length));
             const live = new ProjectionRunner(events, incremental, PROJECTIONS, { batchSize });
             await live.start();
