@@ -24,6 +24,9 @@ CREATE TABLE IF NOT EXISTS rm_documents (
   projection TEXT NOT NULL, generation INTEGER NOT NULL, key TEXT NOT NULL,
   idx TEXT NOT NULL, doc TEXT NOT NULL,
   PRIMARY KEY (projection, generation, key)) WITHOUT ROWID;
+-- Lists and dashboards are mostly per society: an index on that field (same expression as
+-- the queries use) saves scanning every document of the read model.
+CREATE INDEX IF NOT EXISTS rm_documents_society ON rm_documents (projection, generation, json_extract(idx, '$.societyCode'));
 CREATE TABLE IF NOT EXISTS rm_dead_letters (
   id INTEGER PRIMARY KEY, projection TEXT NOT NULL, position INTEGER NOT NULL, event_id TEXT NOT NULL,
   event_type TEXT NOT NULL, stream_name TEXT NOT NULL, error TEXT NOT NULL, recorded_at TEXT NOT NULL);`;
@@ -41,6 +44,7 @@ type GenerationRow = { generation: number; position: number; version: number };
 export class SqliteReadModelStore implements ReadModelStore {
   private readonly db: Database.Database;
   private readonly statements;
+  private commitsSinceOptimize = 0;
 
   constructor(fileName: string) {
     mkdirSync(dirname(fileName), { recursive: true });
@@ -48,6 +52,8 @@ export class SqliteReadModelStore implements ReadModelStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.exec(SCHEMA);
+    // Query planning needs statistics (e.g. to use the society index); see refreshStatistics.
+    this.db.pragma('optimize=0x10002');
     const db = this.db;
     this.statements = {
       active: db.prepare(
@@ -126,6 +132,8 @@ export class SqliteReadModelStore implements ReadModelStore {
       this.statements.dropOld.run(projection, generation);
       this.statements.dropOldGenerations.run(projection, generation);
     })();
+    // A whole read model was just replaced: bring the planner's statistics up to date.
+    this.db.exec('ANALYZE rm_documents');
     return Promise.resolve();
   }
 
@@ -184,7 +192,19 @@ export class SqliteReadModelStore implements ReadModelStore {
         );
       }
     });
-    return settle(() => write.immediate());
+    return settle(() => {
+      write.immediate();
+      this.refreshStatistics();
+    });
+  }
+
+  // SQLite's advice: run PRAGMA optimize now and then, so the planner's statistics follow the
+  // data (it re-analyses only tables whose size changed a lot).
+  private refreshStatistics(): void {
+    this.commitsSinceOptimize += 1;
+    if (this.commitsSinceOptimize < 1000) return;
+    this.commitsSinceOptimize = 0;
+    this.db.pragma('optimize');
   }
 
   get(projection: string, key: string): Promise<unknown> {
