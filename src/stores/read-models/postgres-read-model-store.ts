@@ -21,7 +21,8 @@ CREATE TABLE IF NOT EXISTS rm_documents (
   projection TEXT NOT NULL, generation INTEGER NOT NULL, key TEXT COLLATE "C" NOT NULL,
   doc JSONB NOT NULL, idx JSONB NOT NULL,
   PRIMARY KEY (projection, generation, key));
-CREATE INDEX IF NOT EXISTS rm_documents_society ON rm_documents (projection, generation, (idx->'societyCode'));
+CREATE INDEX IF NOT EXISTS rm_documents_society ON rm_documents (projection, generation, (idx->'societyCode'))
+  WHERE (idx->'societyCode') IS NOT NULL;
 CREATE TABLE IF NOT EXISTS rm_dead_letters (
   id BIGSERIAL PRIMARY KEY, projection TEXT NOT NULL, position BIGINT NOT NULL, event_id TEXT NOT NULL,
   event_type TEXT NOT NULL, stream_name TEXT NOT NULL, error TEXT NOT NULL, recorded_at TIMESTAMPTZ NOT NULL);`;
