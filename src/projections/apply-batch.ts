@@ -15,7 +15,9 @@ export async function applyBatch(
 ): Promise<void> {
   const keys = new Set<string>();
   for (const event of batch) for (const key of projection.keysOf(event)) keys.add(key);
-  const docs = await readModels.load(projection.name, generation, [...keys]);
+  const docs = projection.createsOnly
+    ? new Map<string, unknown>()
+    : await readModels.load(projection.name, generation, [...keys]);
   const changed = new Set<string>();
   const deadLetters: DeadLetter[] = [];
   for (const event of batch) {

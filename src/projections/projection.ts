@@ -19,6 +19,11 @@ export interface Projection<Doc> {
   evolve(doc: Doc | null, event: RecordedEvent, key: string): Doc | null;
   /** Fields to filter and order lists by. */
   indexOf(doc: Doc): IndexFields;
+  /**
+   * True when every event makes documents of its own (keys never seen before, as a timeline's
+   * per-event items): the runner then skips loading them.
+   */
+  readonly createsOnly?: boolean;
 }
 
 /** Folds events into documents in memory: the reference every store must agree with. */

@@ -65,6 +65,8 @@ function describe(event: ParticipantEvent): { summary: string; occurredOn?: stri
 export const timelineProjection: Projection<TimelineItem> = {
   name: 'timeline',
   version: 1,
+  // One item per event, keyed by its position: nothing to load before writing.
+  createsOnly: true,
   keysOf: (event) =>
     event.streamName.startsWith(PREFIX)
       ? [timelineKey(event.streamName.slice(PREFIX.length), event.position)]

@@ -55,6 +55,8 @@ export class SqliteReadModelStore implements ReadModelStore {
     this.db.pragma('synchronous = NORMAL');
     this.db.exec(SCHEMA);
     // Query planning needs statistics (e.g. to use the society index); see refreshStatistics.
+    // A sampled ANALYZE (SQLite's advice for large databases) keeps that cheap.
+    this.db.pragma('analysis_limit = 1000');
     this.db.pragma('optimize=0x10002');
     const db = this.db;
     this.statements = {
