@@ -4,7 +4,6 @@ import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { type EventStore, handleCommand, timeOrderedUuid } from '../../event-sourcing';
 import { EVENT_STORE } from '../../stores/event-store.module';
 import { type CommandContext, eventMetadata, loadState } from '../../shared/command-context';
-import { localDate } from '../../shared/domain/calendar';
 import { participantDecider, participantStream } from '../../participants/domain/participant';
 import type { Positioned } from '../../programmes/commands/define-programme.handler';
 import { loadApplicationFor, loadProgramme } from '../application-access';
@@ -149,9 +148,4 @@ export class EnrolParticipantHandler implements ICommandHandler<EnrolParticipant
     );
     return { participantId, position: result.position ?? null };
   }
-}
-
-/** Today in the programme's time zone, from the edge's clock. */
-export function todayIn(timeZone: string, context: CommandContext): string {
-  return localDate(context.now, timeZone);
 }

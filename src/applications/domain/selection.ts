@@ -1,5 +1,5 @@
 import type { DomainEvent } from '../../event-sourcing';
-import { conflict, notFound, ruleViolation } from '../../shared/domain/domain-error';
+import { conflict, ruleViolation } from '../../shared/domain/domain-error';
 import type { ProgrammeRules } from '../../programmes/domain/programme';
 import type { ApplicationSubmittedData } from './application';
 
@@ -169,12 +169,4 @@ function notInState(applicationId: string, status: CandidateStatus | undefined, 
       currentStatus: status ?? 'submitted',
     },
   );
-}
-
-/** Used by enrolment: the application's status with its society, or 404 when it has none. */
-export function requireStatus(state: SelectionState, applicationId: string): CandidateStatus {
-  const status = state.get(applicationId);
-  if (!status)
-    throw notFound('NOT_A_CANDIDATE', `Application ${applicationId} has not been recommended.`);
-  return status;
 }

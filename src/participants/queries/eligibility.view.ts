@@ -19,7 +19,7 @@ export type ParticipantEligibilityView = {
 };
 
 /** The read model as the domain's rules see a participant, so both answer alike. */
-export function asParticipant(doc: ProgressDoc): Participant {
+function asParticipant(doc: ProgressDoc): Participant {
   return {
     participantId: doc.participantId,
     participantSub: doc.participantSub,

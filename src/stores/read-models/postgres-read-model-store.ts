@@ -207,7 +207,7 @@ export class PostgresReadModelStore implements ReadModelStore {
       );
     }
     const { rows } = await this.pool.query<{ key: string; doc: unknown; o: unknown }>(
-      `SELECT key, doc, ${order === 'key' ? 'key' : `${order}`} AS o FROM rm_documents WHERE ${clauses.join(' AND ')}
+      `SELECT key, doc, ${order} AS o FROM rm_documents WHERE ${clauses.join(' AND ')}
        ORDER BY ${order} ${direction}, key ${direction} LIMIT ${param(query.limit + 1)}`,
       params,
     );

@@ -12,8 +12,6 @@ export type BatchWriter = (
 export interface AppendBatcherOptions {
   /** Most appends in one transaction; default 500. */
   readonly maxBatchSize?: number;
-  /** Batches that may be written at once (for writers that pipeline); default 1. */
-  readonly maxInFlight?: number;
 }
 
 interface Pending {
@@ -35,14 +33,12 @@ export class AppendBatcher {
   private closed = false;
   private idleWaiters: Array<() => void> = [];
   private readonly maxBatchSize: number;
-  private readonly maxInFlight: number;
 
   constructor(
     private readonly write: BatchWriter,
     options: AppendBatcherOptions = {},
   ) {
     this.maxBatchSize = options.maxBatchSize ?? 500;
-    this.maxInFlight = options.maxInFlight ?? 1;
   }
 
   /** Queues an append for the next transaction. */
@@ -71,7 +67,7 @@ export class AppendBatcher {
   }
 
   private pump(): void {
-    while (this.queue.length > 0 && this.inFlight < this.maxInFlight) {
+    while (this.queue.length > 0 && this.inFlight === 0) {
       const batch = this.queue.splice(0, this.maxBatchSize);
       this.inFlight += 1;
       let outcomes: Promise<BatchOutcomes> | BatchOutcomes;
