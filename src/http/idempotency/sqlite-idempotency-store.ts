@@ -1,6 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openWalDatabase } from '../../stores/sqlite/sqlite-database';
 import type { IdempotencyBegin, IdempotencyStore } from './idempotency-store';
 
 /** Idempotency keys in a SQLite file (the embedded default). */
@@ -9,9 +8,7 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
   private readonly statements;
 
   constructor(fileName: string) {
-    mkdirSync(dirname(fileName), { recursive: true });
-    this.db = new Database(fileName, { timeout: 5000 });
-    this.db.pragma('journal_mode = WAL');
+    this.db = openWalDatabase({ fileName });
     this.db.exec(`CREATE TABLE IF NOT EXISTS idempotency_keys (
       scope TEXT NOT NULL, key TEXT NOT NULL, request_hash TEXT NOT NULL,
       status INTEGER, body TEXT, created_at TEXT NOT NULL, PRIMARY KEY (scope, key))`);

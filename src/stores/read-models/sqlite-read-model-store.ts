@@ -1,6 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openWalDatabase } from '../sqlite/sqlite-database';
 import type { IndexFields } from '../../projections/projection';
 import {
   CheckpointMovedError,
@@ -49,10 +48,7 @@ export class SqliteReadModelStore implements ReadModelStore {
   private commitsSinceOptimize = 0;
 
   constructor(fileName: string) {
-    mkdirSync(dirname(fileName), { recursive: true });
-    this.db = new Database(fileName, { timeout: 5000 });
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
+    this.db = openWalDatabase({ fileName });
     this.db.exec(SCHEMA);
     // Query planning needs statistics (e.g. to use the society index); see refreshStatistics.
     // A sampled ANALYZE (SQLite's advice for large databases) keeps that cheap.

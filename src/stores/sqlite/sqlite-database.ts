@@ -31,12 +31,59 @@ CREATE TABLE IF NOT EXISTS events (
   UNIQUE (stream_name, revision)
 );`;
 
-/** Opens (creating if needed) the event database in WAL mode with the chosen durability. */
-export function openEventDatabase(options: SqliteDatabaseOptions): Database.Database {
+/**
+ * Opens (creating if needed) a SQLite file in WAL mode with the chosen durability.
+ *
+ * Switching a fresh file to WAL takes an exclusive lock that SQLite does not wait for with the
+ * busy handler: when two processes open a new file at the same moment (the service and the CLI,
+ * or two CLI runs), one of them gets SQLITE_BUSY at once. That is retried here, with a short
+ * back-off, for as long as the busy timeout allows.
+ */
+export function openWalDatabase(options: SqliteDatabaseOptions): Database.Database {
   mkdirSync(dirname(options.fileName), { recursive: true });
-  const db = new Database(options.fileName, { timeout: options.busyTimeoutMs ?? 5000 });
-  db.pragma('journal_mode = WAL');
-  db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
-  db.exec(EVENTS_SCHEMA);
+  const timeoutMs = options.busyTimeoutMs ?? 5000;
+  const db = new Database(options.fileName, { timeout: timeoutMs });
+  try {
+    retryWhileBusy(() => db.pragma('journal_mode = WAL'), timeoutMs);
+    db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
   return db;
+}
+
+/** Opens (creating if needed) the event database; see openWalDatabase. */
+export function openEventDatabase(options: SqliteDatabaseOptions): Database.Database {
+  const db = openWalDatabase(options);
+  try {
+    db.exec(EVENTS_SCHEMA);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return db;
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Runs `work`, running it again while it fails with SQLITE_BUSY, until `timeoutMs` has passed.
+ * Waits synchronously between tries (better-sqlite3 is synchronous); meant for opening a file.
+ */
+export function retryWhileBusy<T>(work: () => T, timeoutMs: number, now = Date.now): T {
+  const deadline = now() + timeoutMs;
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return work();
+    } catch (error) {
+      if (!isBusy(error) || now() >= deadline) throw error;
+      Atomics.wait(sleeper, 0, 0, Math.min(5 * 2 ** attempt, 100));
+    }
+  }
+}
+
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
 }
