@@ -3,6 +3,112 @@ import type { Projection } from './projection';
 import type { DeadLetter, DocumentWrite, ReadModelStore } from './read-model-store';
 
 /**
+ * Events applied in memory to one generation of a read model, not yet committed. `apply` folds
+ * events into the documents they touch (loading those not held yet); `flush` writes every
+ * changed document, the dead letters and the new checkpoint in one transaction.
+ *
+ * The live runner flushes after every batch. A rebuild owns its generation (nothing else writes
+ * it until it is activated), so it can apply many batches before flushing: a document touched
+ * by several batches (a participant's progress) is then written once instead of once per batch.
+ */
+export class PendingChanges {
+  private readonly docs = new Map<string, unknown>();
+  private readonly changed = new Set<string>();
+  private deadLetters: DeadLetter[] = [];
+  private position: number;
+  private applied = 0;
+
+  constructor(
+    private readonly readModels: ReadModelStore,
+    private readonly projection: Projection<unknown>,
+    private readonly generation: number,
+    /** The generation's checkpoint: the commit fails if another writer has moved it. */
+    private checkpoint: number,
+  ) {
+    this.position = checkpoint;
+  }
+
+  /** The last position applied (committed or not). */
+  get appliedPosition(): number {
+    return this.position;
+  }
+
+  /** Documents changed and events applied since the last flush. */
+  get size(): { readonly documents: number; readonly events: number } {
+    return { documents: this.changed.size, events: this.applied };
+  }
+
+  /** Folds `batch` into the pending documents. An event whose `evolve` throws becomes a dead letter with none of its effects. */
+  async apply(batch: readonly RecordedEvent[]): Promise<void> {
+    if (batch.length === 0) return;
+    const projection = this.projection;
+    if (!projection.createsOnly) {
+      const missing = new Set<string>();
+      for (const event of batch)
+        for (const key of projection.keysOf(event)) if (!this.docs.has(key)) missing.add(key);
+      if (missing.size > 0) {
+        const loaded = await this.readModels.load(projection.name, this.generation, [...missing]);
+        for (const key of missing) this.docs.set(key, loaded.get(key) ?? null);
+      }
+    }
+    for (const event of batch) {
+      // An event's effects on all its documents land together, or (if evolve throws) not at all.
+      const effects = new Map<string, unknown>();
+      try {
+        for (const key of projection.keysOf(event)) {
+          const before = effects.has(key) ? effects.get(key) : (this.docs.get(key) ?? null);
+          effects.set(key, projection.evolve(before, event, key));
+        }
+      } catch (error) {
+        this.deadLetters.push({
+          projection: projection.name,
+          position: event.position,
+          eventId: event.eventId,
+          eventType: event.type,
+          streamName: event.streamName,
+          error: error instanceof Error ? error.message : String(error),
+          recordedAt: new Date().toISOString(),
+        });
+        continue;
+      }
+      for (const [key, doc] of effects) {
+        this.docs.set(key, doc);
+        this.changed.add(key);
+      }
+    }
+    this.position = batch[batch.length - 1]!.position;
+    this.applied += batch.length;
+  }
+
+  /** Commits what was applied since the last flush, with the checkpoint, in one transaction. */
+  async flush(): Promise<void> {
+    if (this.position === this.checkpoint) return;
+    const writes: DocumentWrite[] = [];
+    const deletes: string[] = [];
+    for (const key of this.changed) {
+      const doc = this.docs.get(key);
+      if (doc === null || doc === undefined) deletes.push(key);
+      else writes.push({ key, doc, index: this.projection.indexOf(doc) });
+    }
+    await this.readModels.commit({
+      projection: this.projection.name,
+      generation: this.generation,
+      writes,
+      deletes,
+      deadLetters: this.deadLetters,
+      fromPosition: this.checkpoint,
+      toPosition: this.position,
+    });
+    this.checkpoint = this.position;
+    // Nothing is kept between flushes: memory stays bounded by what one flush holds.
+    this.docs.clear();
+    this.changed.clear();
+    this.deadLetters = [];
+    this.applied = 0;
+  }
+}
+
+/**
  * Applies a batch of events to one generation of a read model and moves its checkpoint, in
  * one transaction. An event whose `evolve` throws becomes a dead letter with none of its effects.
  */
@@ -13,59 +119,7 @@ export async function applyBatch(
   from: number,
   batch: readonly RecordedEvent[],
 ): Promise<void> {
-  const keys = new Set<string>();
-  for (const event of batch) for (const key of projection.keysOf(event)) keys.add(key);
-  const docs = projection.createsOnly
-    ? new Map<string, unknown>()
-    : await readModels.load(projection.name, generation, [...keys]);
-  const changed = new Set<string>();
-  const deadLetters: DeadLetter[] = [];
-  for (const event of batch) {
-    // An event's effects on all its documents land together, or (if evolve throws) not at all.
-    const effects = new Map<string, unknown>();
-    try {
-      for (const key of projection.keysOf(event)) {
-        effects.set(
-          key,
-          projection.evolve(
-            effects.has(key) ? effects.get(key) : (docs.get(key) ?? null),
-            event,
-            key,
-          ),
-        );
-      }
-    } catch (error) {
-      deadLetters.push({
-        projection: projection.name,
-        position: event.position,
-        eventId: event.eventId,
-        eventType: event.type,
-        streamName: event.streamName,
-        error: error instanceof Error ? error.message : String(error),
-        recordedAt: new Date().toISOString(),
-      });
-      continue;
-    }
-    for (const [key, doc] of effects) {
-      if (doc === null) docs.delete(key);
-      else docs.set(key, doc);
-      changed.add(key);
-    }
-  }
-  const writes: DocumentWrite[] = [];
-  const deletes: string[] = [];
-  for (const key of changed) {
-    const doc = docs.get(key);
-    if (doc === undefined) deletes.push(key);
-    else writes.push({ key, doc, index: projection.indexOf(doc) });
-  }
-  await readModels.commit({
-    projection: projection.name,
-    generation,
-    writes,
-    deletes,
-    deadLetters,
-    fromPosition: from,
-    toPosition: batch[batch.length - 1]!.position,
-  });
+  const pending = new PendingChanges(readModels, projection, generation, from);
+  await pending.apply(batch);
+  await pending.flush();
 }

@@ -66,6 +66,7 @@ describe('rebuildProjection', () => {
     await expect(
       rebuildProjection(events, readModels, totals, {
         batchSize: 10,
+        flushEvents: 10,
         onProgress: () => {
           calls += 1;
           if (calls === 3) throw new Error('killed');
@@ -76,6 +77,26 @@ describe('rebuildProjection', () => {
     expect((await readModels.generation('totals', 2))?.position).toBe(20);
     const result = await rebuildProjection(events, readModels, totals, { batchSize: 10 });
     expect(result).toEqual({ generation: 2, position: 30, applied: 10 });
+    expect(await readModels.get('totals', 's-1')).toEqual({ total: 30 });
+  });
+
+  it('commits a rebuild window at once: a stop inside the first window resumes from the start', async () => {
+    for (let i = 0; i < 30; i += 1) await events.append('s-1', [testEvent('Added', { n: 1 })]);
+    let calls = 0;
+    await expect(
+      rebuildProjection(events, readModels, totals, {
+        batchSize: 10,
+        flushEvents: 25,
+        onProgress: () => {
+          calls += 1;
+          if (calls === 3) throw new Error('killed');
+        },
+      }),
+    ).rejects.toThrow('killed');
+    // Two batches (20 events) were applied in memory, below the 25-event window: none landed.
+    expect((await readModels.generation('totals', 1))?.position).toBe(0);
+    const result = await rebuildProjection(events, readModels, totals, { batchSize: 10 });
+    expect(result).toEqual({ generation: 1, position: 30, applied: 30 });
     expect(await readModels.get('totals', 's-1')).toEqual({ total: 30 });
   });
 });

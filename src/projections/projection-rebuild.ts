@@ -1,6 +1,6 @@
 import type { EventStore } from '../event-sourcing';
 import type { Projection } from './projection';
-import { applyBatch } from './apply-batch';
+import { PendingChanges } from './apply-batch';
 import type { ReadModelStore } from './read-model-store';
 
 /** How far a rebuild has come. */
@@ -11,6 +11,20 @@ export type RebuildProgress = {
   readonly head: number;
   /** Events read by this run. */
   readonly applied: number;
+};
+
+/** Tuning for a rebuild. */
+export type RebuildOptions = {
+  /** Events read from the log at a time; default 5000. */
+  readonly batchSize?: number;
+  /**
+   * A read model's changes are committed (with its checkpoint) once this many events, or this
+   * many changed documents, have been applied since its last commit; defaults 50,000 and 5000.
+   * Larger windows write a document touched by many events less often, and hold more in memory.
+   */
+  readonly flushEvents?: number;
+  readonly flushDocuments?: number;
+  readonly onProgress?: (progress: RebuildProgress) => void;
 };
 
 /** What a rebuild did. */
@@ -31,9 +45,11 @@ export async function rebuildProjections(
   events: EventStore,
   readModels: ReadModelStore,
   projections: ReadonlyArray<Projection<unknown>>,
-  options: { batchSize?: number; onProgress?: (progress: RebuildProgress) => void } = {},
+  options: RebuildOptions = {},
 ): Promise<Map<string, RebuildResult>> {
   const batchSize = options.batchSize ?? 5000;
+  const flushEvents = options.flushEvents ?? 50_000;
+  const flushDocuments = options.flushDocuments ?? 5000;
   const targets = [];
   for (const projection of projections) {
     const active = await readModels.activeGeneration(projection.name);
@@ -41,24 +57,28 @@ export async function rebuildProjections(
     const existing = await readModels.generation(projection.name, generation);
     if (!existing)
       await readModels.createGeneration(projection.name, generation, projection.version);
-    targets.push({ projection, generation, position: existing?.position ?? 0 });
+    const position = existing?.position ?? 0;
+    targets.push({
+      projection,
+      generation,
+      pending: new PendingChanges(readModels, projection, generation, position),
+    });
   }
-  let position = Math.min(...targets.map((target) => target.position));
+  let position = Math.min(...targets.map((target) => target.pending.appliedPosition));
   let applied = 0;
   let head = await events.headPosition();
   options.onProgress?.({ position, head, applied });
   for (;;) {
     const batch = await events.readAll(position, batchSize);
     if (batch.length === 0) break;
-    for (const target of targets) {
+    for (const { pending } of targets) {
       // A resumed read model may already be past part of the batch.
-      const pending =
-        target.position === position
-          ? batch
-          : batch.filter((event) => event.position > target.position);
-      if (pending.length === 0) continue;
-      await applyBatch(readModels, target.projection, target.generation, target.position, pending);
-      target.position = pending[pending.length - 1]!.position;
+      const from = pending.appliedPosition;
+      await pending.apply(
+        from === position ? batch : batch.filter((event) => event.position > from),
+      );
+      const { documents, events: applied } = pending.size;
+      if (documents >= flushDocuments || applied >= flushEvents) await pending.flush();
     }
     position = batch[batch.length - 1]!.position;
     applied += batch.length;
@@ -67,10 +87,11 @@ export async function rebuildProjections(
   }
   const results = new Map<string, RebuildResult>();
   for (const target of targets) {
+    await target.pending.flush();
     await readModels.activate(target.projection.name, target.generation);
     results.set(target.projection.name, {
       generation: target.generation,
-      position: target.position,
+      position: target.pending.appliedPosition,
       applied,
     });
   }
@@ -82,7 +103,7 @@ export async function rebuildProjection(
   events: EventStore,
   readModels: ReadModelStore,
   projection: Projection<unknown>,
-  options: { batchSize?: number; onProgress?: (progress: RebuildProgress) => void } = {},
+  options: RebuildOptions = {},
 ): Promise<RebuildResult> {
   return (await rebuildProjections(events, readModels, [projection], options)).get(
     projection.name,

@@ -336,8 +336,11 @@ describe('read models: incremental = rebuild = restart at a random point', () =>
             const expected = await snapshot(incremental);
             expect(await snapshot(restarted)).toEqual(expected);
             for (const projection of PROJECTIONS)
+              // Windows of a few batches: documents carried across batches before a commit.
               await rebuildProjection(events, incremental, projection, {
                 batchSize: batchSize * 3,
+                flushEvents: batchSize * 7,
+                flushDocuments: batchSize * 2,
               });
             expect(await snapshot(incremental)).toEqual(expected);
             expect(await incremental.deadLetters()).toEqual([]);
