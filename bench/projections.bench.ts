@@ -258,27 +258,50 @@ async function main(): Promise<void> {
     process.stdout.write(
       `  generated ${events.toLocaleString('en-US')} events in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
     );
-    const child = await run(
-      process.execPath,
-      ['-r', '@swc-node/register', join(__dirname, 'projections-rebuild-child.ts'), dataDir],
-      {
-        cwd: join(__dirname, '..'),
-        maxBuffer: 1 << 20,
-      },
-    );
-    const rebuilt = JSON.parse(child.stdout.trim().split('\n').pop()!) as {
-      events: number;
-      projections: number;
-      seconds: number;
-      maxRssMb: number;
+    const rebuild = async (which: string) => {
+      const child = await run(
+        process.execPath,
+        [
+          '-r',
+          '@swc-node/register',
+          join(__dirname, 'projections-rebuild-child.ts'),
+          dataDir,
+          which,
+        ],
+        { cwd: join(__dirname, '..'), maxBuffer: 1 << 20 },
+      );
+      return JSON.parse(child.stdout.trim().split('\n').pop()!) as {
+        events: number;
+        projections: number;
+        seconds: number;
+        maxRssMb: number;
+      };
     };
+    // Side by side: the log read alone (the floor), the timeline alone (a row per event), and
+    // the full rebuild last, whose read models the queries below use.
+    const readOnly = await rebuild('read-only');
+    const timeline = await rebuild('timeline');
+    const rebuilt = await rebuild('all');
+    const rate = (run: { events: number; seconds: number }) => run.events / run.seconds;
+    report({
+      name: 'rebuild.read_only.events_per_s',
+      value: rate(readOnly),
+      unit: 'events/s',
+      note: 'reading and decoding the log, projecting nothing',
+    });
+    report({ name: 'rebuild.timeline_only.events_per_s', value: rate(timeline), unit: 'events/s' });
     report({
       name: 'rebuild.events_per_s',
-      value: rebuilt.events / rebuilt.seconds,
+      value: rate(rebuilt),
       unit: 'events/s',
       note: `${rebuilt.projections} read models, ${rebuilt.events.toLocaleString('en-US')} events in ${rebuilt.seconds.toFixed(1)} s`,
     });
     report({ name: 'rebuild.peak_rss', value: rebuilt.maxRssMb, unit: 'MB' });
+    report({
+      name: 'ratio.rebuild_vs_read_only',
+      value: rate(rebuilt) / rate(readOnly),
+      unit: 'x',
+    });
     await inProcess(dataDir, participantIds);
     await overHttp(dataDir, participantIds);
   } finally {

@@ -1,3 +1,4 @@
+import { DashboardCache } from './queries/dashboard-cache';
 import { Module } from '@nestjs/common';
 import { DefineProgrammeHandler } from './commands/define-programme.handler';
 import { ProgrammeSeed } from './programme-seed';
@@ -6,6 +7,10 @@ import { ProgrammeQueriesController } from './queries/programme-queries.controll
 
 @Module({
   controllers: [ProgrammesController, ProgrammeQueriesController],
-  providers: [DefineProgrammeHandler, ProgrammeSeed],
+  providers: [
+    DefineProgrammeHandler,
+    ProgrammeSeed,
+    { provide: DashboardCache, useFactory: () => new DashboardCache() },
+  ],
 })
 export class ProgrammesModule {}

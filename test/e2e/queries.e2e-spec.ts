@@ -208,14 +208,16 @@ describe.each<StoreKind>(['sqlite', 'postgres'])('queries over HTTP (%s)', (kind
     expect((await get('/v1/programmes/nope', await t.auth('applicant'))).statusCode).toBe(404);
 
     const id = await participant();
+    const activityIds: string[] = [];
     for (let i = 0; i < 4; i += 1) {
-      await post(`/v1/participants/${id}/activities`, await staff(), {
+      const logged = await post(`/v1/participants/${id}/activities`, await staff(), {
         pillar: 'social',
         category: 'other_social',
         title: `Volunteering ${i}`,
         occurredOn: `2026-0${i + 2}-01`,
         hours: 20,
       });
+      activityIds.push(logged.json<{ activityId: string }>().activityId);
     }
     const review = await post(`/v1/participants/${id}/reviews`, await staff(), {
       period: '2026-H1',
@@ -296,6 +298,18 @@ describe.each<StoreKind>(['sqlite', 'postgres'])('queries over HTTP (%s)', (kind
       atRisk: 1,
     });
     expect(JSON.stringify(dashboard.json())).not.toContain('Li Wei');
+    // A write moves the read models on: the dashboard is not served from before it.
+    const verified = await post(
+      `/v1/participants/${id}/activities/${activityIds[0]!}/verification`,
+      await staff(),
+    );
+    const after = await get(
+      `/v1/programmes/${P}/dashboard?minPosition=${verified.json<{ position: number }>().position}`,
+      await t.auth('dashboard'),
+    );
+    expect(after.json()).toMatchObject({
+      verifiedHours: { political: 0, professional: 0, social: 20, total: 20 },
+    });
     expect((await get(`/v1/programmes/${P}/dashboard?society=A01`, await staff())).statusCode).toBe(
       403,
     );

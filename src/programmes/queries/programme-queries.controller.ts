@@ -25,6 +25,7 @@ import { Clock } from '../../shared/clock';
 import { localDate } from '../../shared/domain/calendar';
 import { PILLARS } from '../domain/programme';
 import type { ProgrammeDoc } from './programmes.projection';
+import { DashboardCache, quarterHourOf } from './dashboard-cache';
 
 const APPLICATION_STATUSES = [
   'submitted',
@@ -77,6 +78,7 @@ export class ProgrammeQueriesController {
     @Inject(READ_MODEL_STORE) private readonly readModels: ReadModelStore,
     @Inject(ReadYourWrites) private readonly readYourWrites: ReadYourWrites,
     @Inject(Clock) private readonly clock: Clock,
+    @Inject(DashboardCache) private readonly dashboards: DashboardCache,
   ) {}
 
   @Get()
@@ -166,6 +168,25 @@ export class ProgrammeQueriesController {
     const programme = await this.programme(programmeId);
     const society =
       principal.role === 'society_staff' ? scopedSociety(principal, query.society) : query.society;
+    // Same read models at the same checkpoints, same quarter-hour: same answer.
+    const [applied, progressed] = await Promise.all([
+      this.readModels.activeGeneration('applications'),
+      this.readModels.activeGeneration('progress'),
+    ]);
+    const key = JSON.stringify([
+      programmeId,
+      society ?? null,
+      applied?.generation,
+      applied?.position,
+      progressed?.generation,
+      progressed?.position,
+      quarterHourOf(this.clock.now()),
+    ]);
+    return this.dashboards.get(key, () => this.aggregate(programme, society));
+  }
+
+  private async aggregate(programme: ProgrammeDoc, society: string | undefined) {
+    const programmeId = programme.programmeId;
     const applications = (await this.readModels.indexes('applications', {
       programmeId,
       ...(society ? { societyCode: society } : {}),
