@@ -314,4 +314,92 @@ describe.each<StoreKind>(['sqlite', 'postgres'])('queries over HTTP (%s)', (kind
       403,
     );
   });
+
+  it('as of a date and as known at an instant: progress, eligibility and timeline', async () => {
+    const id = await participant();
+    const log = async (title: string, occurredOn: string, hours: number) => {
+      const logged = await post(`/v1/participants/${id}/activities`, await staff(), {
+        pillar: 'professional',
+        category: 'international_conference',
+        title,
+        occurredOn,
+        hours,
+      });
+      const { activityId } = logged.json<{ activityId: string }>();
+      await post(`/v1/participants/${id}/activities/${activityId}/verification`, await staff());
+      return activityId;
+    };
+    const early = await log('Conference', '2026-04-20', 20);
+    await log('Workshop', '2026-07-01', 10);
+    // recordedAt is the system's clock: take an instant between the writes.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const before = new Date().toISOString();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const retracted = await post(
+      `/v1/participants/${id}/activities/${early}/retraction`,
+      await staff(),
+      { reason: 'entered twice' },
+    );
+    const position = retracted.json<{ position: number }>().position;
+    const auditor = await t.auth('auditor');
+    const total = async (query: string) => {
+      const response = await get(
+        `/v1/participants/${id}/progress?minPosition=${position}&${query}`,
+        auditor,
+      );
+      expect(response.statusCode).toBe(200);
+      return response.json<{ verifiedHours: { total: number } }>().verifiedHours.total;
+    };
+    expect(await total('')).toBe(10);
+    expect(await total('asOf=2026-06-30')).toBe(0); // the retraction reaches back to April
+    expect(await total(`knownAt=${before}`)).toBe(30);
+    expect(await total(`asOf=2026-06-30&knownAt=${before}`)).toBe(20);
+    // An offset other than Z is the same instant.
+    const shanghai = new Date(Date.parse(before) + 8 * 3600_000)
+      .toISOString()
+      .replace('Z', '+08:00');
+    expect(await total(`knownAt=${encodeURIComponent(shanghai)}`)).toBe(30);
+
+    const progress = await get(
+      `/v1/participants/${id}/progress?asOf=2026-06-30&knownAt=${before}`,
+      auditor,
+    );
+    expect(progress.json()).toMatchObject({ asOf: '2026-06-30', knownAt: before });
+    // 240 × 180/730 for 30 June, whatever today is.
+    expect(progress.json()).toMatchObject({ expectedHoursToDate: 59.18 });
+
+    const eligibility = await get(`/v1/participants/${id}/eligibility?knownAt=${before}`, auditor);
+    expect(eligibility.statusCode).toBe(200);
+    expect(eligibility.json()).toMatchObject({ knownAt: before });
+
+    const timeline = await get(
+      `/v1/participants/${id}/timeline?knownAt=${before}&limit=3`,
+      auditor,
+    );
+    const page = timeline.json<{ items: { type: string }[]; nextCursor: string }>();
+    expect(page.items.map((item) => item.type)).toEqual([
+      'ParticipantEnrolled',
+      'ActivityLogged',
+      'ActivityVerified',
+    ]);
+    const rest = await get(
+      `/v1/participants/${id}/timeline?knownAt=${before}&cursor=${page.nextCursor}`,
+      auditor,
+    );
+    expect(rest.json<{ items: { type: string }[] }>().items.map((item) => item.type)).toEqual([
+      'ActivityLogged',
+      'ActivityVerified',
+    ]);
+
+    expect(
+      (await get(`/v1/participants/${id}/progress?asOf=2025-12-31`, auditor)).json(),
+    ).toMatchObject({ status: 404, code: 'NOT_ENROLLED_AS_OF' });
+    const bad = await get(
+      `/v1/participants/${id}/progress?asOf=2026-02-30&knownAt=yesterday`,
+      auditor,
+    );
+    expect(bad.statusCode).toBe(400);
+    expect(JSON.stringify(bad.json())).toContain('asOf');
+    expect(JSON.stringify(bad.json())).toContain('knownAt');
+  });
 });

@@ -8,7 +8,18 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import {
+  IsInt,
+  IsISO8601,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+} from 'class-validator';
+import type { EventStore, RecordedEvent } from '../../event-sourcing';
+import { EVENT_STORE } from '../../stores/event-store.module';
 import { CurrentPrincipal, Roles } from '../../auth/auth.guard';
 import type { Principal } from '../../auth/principal';
 import { canSee } from '../../applications/application-access';
@@ -18,6 +29,7 @@ import { READ_MODEL_STORE, ReadYourWrites } from '../../projections/projections.
 import type { ListQuery, Page, ReadModelStore } from '../../projections/read-model-store';
 import { Clock } from '../../shared/clock';
 import { localDate } from '../../shared/domain/calendar';
+import { dayOfAnswer, progressAsOf, timelineAsOf, type AsOf } from './as-of';
 import { eligibilityView } from './eligibility.view';
 import type { ProgressDoc } from './progress.projection';
 import { progressView } from './progress.view';
@@ -51,6 +63,53 @@ export class PageQueryDto extends ReadQueryDto {
   @IsString()
   @MaxLength(1000)
   cursor?: string;
+}
+
+const asOfProperty = {
+  description:
+    'answer about the state at the end of this day (programme time zone): only what had happened by then',
+  example: '2026-06-30',
+};
+const knownAtProperty = {
+  description:
+    'answer as the system knew it at this instant: only events recorded by then (ISO 8601 with offset)',
+  example: '2026-07-15T08:00:00+08:00',
+};
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** `?asOf=DATE&knownAt=TIMESTAMP` (API.md): either, both, or neither (the live read model). */
+export class AsOfQueryDto extends ReadQueryDto {
+  @ApiPropertyOptional(asOfProperty)
+  @IsOptional()
+  @Matches(DATE, { message: 'asOf must be a date such as 2026-06-30' })
+  @IsISO8601({ strict: true }, { message: 'asOf must be a real calendar date' })
+  asOf?: string;
+
+  @ApiPropertyOptional(knownAtProperty)
+  @IsOptional()
+  @Matches(INSTANT, {
+    message: 'knownAt must be an instant with its offset, such as 2026-07-15T08:00:00+08:00',
+  })
+  @IsISO8601({ strict: true }, { message: 'knownAt must be a real instant' })
+  knownAt?: string;
+}
+
+/** A timeline page, optionally as of a date and/or as known at an instant. */
+export class TimelineQueryDto extends PageQueryDto {
+  @ApiPropertyOptional(asOfProperty)
+  @IsOptional()
+  @Matches(DATE, { message: 'asOf must be a date such as 2026-06-30' })
+  @IsISO8601({ strict: true }, { message: 'asOf must be a real calendar date' })
+  asOf?: string;
+
+  @ApiPropertyOptional(knownAtProperty)
+  @IsOptional()
+  @Matches(INSTANT, {
+    message: 'knownAt must be an instant with its offset, such as 2026-07-15T08:00:00+08:00',
+  })
+  @IsISO8601({ strict: true }, { message: 'knownAt must be a real instant' })
+  knownAt?: string;
 }
 
 class VerifiedHoursDto {
@@ -88,6 +147,7 @@ export class ParticipantQueriesController {
     @Inject(READ_MODEL_STORE) private readonly readModels: ReadModelStore,
     @Inject(ReadYourWrites) private readonly readYourWrites: ReadYourWrites,
     @Inject(Clock) private readonly clock: Clock,
+    @Inject(EVENT_STORE) private readonly events: EventStore,
   ) {}
 
   @Get('progress')
@@ -108,11 +168,14 @@ export class ParticipantQueriesController {
   })
   async progress(
     @Param('participantId') participantId: string,
-    @Query() query: ReadQueryDto,
+    @Query() query: AsOfQueryDto,
     @CurrentPrincipal() principal: Principal,
   ) {
-    const doc = await this.load(participantId, query.minPosition, principal);
-    return progressView(doc, localDate(this.clock.now(), doc.timeZone));
+    const live = await this.load(participantId, query.minPosition, principal);
+    const at = asOfOf(query);
+    if (!at) return progressView(live, localDate(this.clock.now(), live.timeZone));
+    const doc = await this.docAsOf(participantId, at);
+    return { ...progressView(doc, dayOfAnswer(at, doc.timeZone, this.clock.now())), ...at };
   }
 
   @Get('eligibility')
@@ -124,11 +187,14 @@ export class ParticipantQueriesController {
   @ApiResponse({ status: 404, type: ProblemDocumentDto })
   async eligibility(
     @Param('participantId') participantId: string,
-    @Query() query: ReadQueryDto,
+    @Query() query: AsOfQueryDto,
     @CurrentPrincipal() principal: Principal,
   ) {
-    const doc = await this.load(participantId, query.minPosition, principal);
-    return eligibilityView(doc, localDate(this.clock.now(), doc.timeZone));
+    const live = await this.load(participantId, query.minPosition, principal);
+    const at = asOfOf(query);
+    if (!at) return eligibilityView(live, localDate(this.clock.now(), live.timeZone));
+    const doc = await this.docAsOf(participantId, at);
+    return { ...eligibilityView(doc, dayOfAnswer(at, doc.timeZone, this.clock.now())), ...at };
   }
 
   @Get('timeline')
@@ -140,10 +206,15 @@ export class ParticipantQueriesController {
   @ApiResponse({ status: 404, type: ProblemDocumentDto })
   async timeline(
     @Param('participantId') participantId: string,
-    @Query() query: PageQueryDto,
+    @Query() query: TimelineQueryDto,
     @CurrentPrincipal() principal: Principal,
   ) {
     await this.load(participantId, query.minPosition, principal);
+    const at = asOfOf(query);
+    if (at) {
+      const items = timelineAsOf(await this.stream(participantId), at);
+      return pageOf(items, query.limit ?? 50, query.cursor);
+    }
     const page = await listPage(this.readModels, 'timeline', {
       keyPrefix: `${participantId}/`,
       where: {},
@@ -152,6 +223,23 @@ export class ParticipantQueriesController {
       ...(query.cursor ? { cursor: query.cursor } : {}),
     });
     return { items: page.items as TimelineItem[], nextCursor: page.nextCursor };
+  }
+
+  // Folded from the participant's events through the live projection's own code (as-of.ts).
+  private async docAsOf(participantId: string, at: AsOf): Promise<ProgressDoc> {
+    const doc = progressAsOf(participantId, await this.stream(participantId), at);
+    if (!doc) {
+      throw new ApiProblem(
+        404,
+        'NOT_ENROLLED_AS_OF',
+        `Participant ${participantId} was not enrolled${at.asOf ? ` as of ${at.asOf}` : ''}${at.knownAt ? ` as known at ${at.knownAt}` : ''}.`,
+      );
+    }
+    return doc;
+  }
+
+  private stream(participantId: string): Promise<RecordedEvent[]> {
+    return this.events.readStream(`participant-${participantId}`);
   }
 
   private async load(
@@ -167,6 +255,34 @@ export class ParticipantQueriesController {
     }
     return doc;
   }
+}
+
+function asOfOf(query: { asOf?: string; knownAt?: string }): AsOf | undefined {
+  if (query.asOf === undefined && query.knownAt === undefined) return undefined;
+  return {
+    ...(query.asOf !== undefined ? { asOf: query.asOf } : {}),
+    ...(query.knownAt !== undefined ? { knownAt: new Date(query.knownAt).toISOString() } : {}),
+  };
+}
+
+// A timeline folded in memory, paged the way the read model pages it: by position.
+function pageOf(items: TimelineItem[], limit: number, cursor: string | undefined) {
+  let after = 0;
+  if (cursor !== undefined) {
+    after = Number(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (!Number.isSafeInteger(after) || after < 0)
+      throw new ApiProblem(400, 'INVALID_CURSOR', 'cursor must be a nextCursor this API gave.');
+  }
+  const rest = items.filter((item) => item.position > after);
+  const page = rest.slice(0, limit);
+  const last = page[page.length - 1];
+  return {
+    items: page,
+    nextCursor:
+      rest.length > limit && last
+        ? Buffer.from(String(last.position), 'utf8').toString('base64url')
+        : null,
+  };
 }
 
 /** A page of a read model; a cursor this API did not give is a 400. */
