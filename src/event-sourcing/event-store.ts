@@ -40,8 +40,29 @@ export interface EventSubscription extends AsyncIterable<RecordedEvent> {
 /** Position before the first event: read or subscribe from here to see everything. */
 export const START_POSITION = 0;
 
+/** A stream's head as the store recorded it with the stream's last append. */
+export type StreamHeadRecord = {
+  readonly streamName: string;
+  readonly revision: number;
+  readonly hash: string;
+};
+
+/**
+ * What a store keeps, beyond the events, that lets verification find removed events
+ * (the embedded SQLite and the PostgreSQL stores keep it; EventStoreDB does not expose it).
+ */
+export interface StoreIntegrity {
+  /** Positions run 1, 2, 3… without gaps: a missing position is a removed event. */
+  readonly gapFreePositions: boolean;
+  /** Each stream's recorded head, in stream-name order, after `afterStreamName` ('' for the first). */
+  readStreamHeads(afterStreamName: string, maxCount: number): Promise<StreamHeadRecord[]>;
+}
+
 /** The port every event-store adapter implements. */
 export interface EventStore {
+  /** Present when the store keeps stream heads and gap-free positions (see `StoreIntegrity`). */
+  readonly integrity?: StoreIntegrity;
+
   /**
    * Appends events to one stream atomically, after checking `expectedRevision`.
    * Re-appending events whose caller-chosen `eventId`s are already stored, in the same order

@@ -403,6 +403,34 @@ export function describeEventStoreContract(
       });
     });
 
+    describe('stream heads (for verification)', () => {
+      it('records each stream head with its last append, listed in name order and paged', async () => {
+        if (!features.gapFreePositions) {
+          expect(store.integrity).toBeUndefined();
+          return;
+        }
+        const integrity = store.integrity!;
+        expect(integrity.gapFreePositions).toBe(true);
+        await store.append('heads-b', [testEvent('A'), testEvent('B')]);
+        await store.append('heads-a', [testEvent('C')]);
+        await store.append('heads-b', [testEvent('D')]);
+        const b = await store.readStream('heads-b');
+        const a = await store.readStream('heads-a');
+        expect(await integrity.readStreamHeads('', 10)).toEqual([
+          { streamName: 'heads-a', revision: 0, hash: a[0]!.hash },
+          { streamName: 'heads-b', revision: 2, hash: b[2]!.hash },
+        ]);
+        expect(await integrity.readStreamHeads('heads-a', 10)).toEqual([
+          { streamName: 'heads-b', revision: 2, hash: b[2]!.hash },
+        ]);
+        // A rejected append moves no head.
+        await expect(
+          store.append('heads-a', [testEvent('E')], { expectedRevision: 5 }),
+        ).rejects.toThrow();
+        expect((await integrity.readStreamHeads('', 1))[0]!.revision).toBe(0);
+      });
+    });
+
     describe('payloads', () => {
       it('keeps unicode exactly', async () => {
         const stream = uniqueStream();

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { openWalDatabase } from '../../stores/sqlite/sqlite-database';
+import { migrate, openWalDatabase } from '../../stores/sqlite/sqlite-database';
 import type { IdempotencyBegin, IdempotencyStore } from './idempotency-store';
 
 /** Idempotency keys in a SQLite file (the embedded default). */
@@ -9,9 +9,14 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
 
   constructor(fileName: string) {
     this.db = openWalDatabase({ fileName });
-    this.db.exec(`CREATE TABLE IF NOT EXISTS idempotency_keys (
-      scope TEXT NOT NULL, key TEXT NOT NULL, request_hash TEXT NOT NULL,
-      status INTEGER, body TEXT, created_at TEXT NOT NULL, PRIMARY KEY (scope, key))`);
+    migrate(this.db, [
+      {
+        version: 1,
+        sql: `CREATE TABLE IF NOT EXISTS idempotency_keys (
+          scope TEXT NOT NULL, key TEXT NOT NULL, request_hash TEXT NOT NULL,
+          status INTEGER, body TEXT, created_at TEXT NOT NULL, PRIMARY KEY (scope, key))`,
+      },
+    ]);
     this.statements = {
       claim: this.db.prepare(
         'INSERT INTO idempotency_keys (scope, key, request_hash, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',

@@ -13,6 +13,7 @@ import {
   type ReadStreamOptions,
   type RecordedEvent,
   type StreamHead,
+  type StoreIntegrity,
   EventStoreError,
   PollingSubscription,
   StreamNotFoundError,
@@ -21,6 +22,7 @@ import {
   prepareAppend,
 } from '../../event-sourcing';
 import { AppendBatcher } from '../shared/append-batcher';
+import { migratePostgres } from './postgres-migrations';
 import { EVENT_COLUMNS, eventRowValues } from '../shared/event-row';
 
 /** Options for `PostgresEventStore`. */
@@ -71,6 +73,20 @@ CREATE TABLE IF NOT EXISTS es_log_head (
   last_position BIGINT   NOT NULL
 );
 INSERT INTO es_log_head (id, last_position) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;`;
+
+/**
+ * Version 2: each stream's head (last revision and hash), written with every append, so that
+ * verification can tell a stream whose last events were removed; filled for existing logs.
+ */
+const STREAM_HEADS = `
+CREATE TABLE es_streams (
+  stream_name TEXT   PRIMARY KEY,
+  revision    BIGINT NOT NULL,
+  hash        TEXT   NOT NULL
+);
+INSERT INTO es_streams (stream_name, revision, hash)
+  SELECT DISTINCT ON (stream_name) stream_name, revision, hash
+    FROM es_events ORDER BY stream_name, revision DESC;`;
 
 /**
  * PostgreSQL event store.
@@ -146,6 +162,26 @@ export class PostgresEventStore implements EventStore {
     return rows.map(toRecordedEvent);
   }
 
+  readonly integrity: StoreIntegrity = {
+    gapFreePositions: true,
+    readStreamHeads: async (afterStreamName, maxCount) => {
+      await this.ready;
+      const { rows } = await this.pool.query<{
+        stream_name: string;
+        revision: string;
+        hash: string;
+      }>(
+        'SELECT stream_name, revision, hash FROM es_streams WHERE stream_name COLLATE "C" > $1 ORDER BY stream_name COLLATE "C" LIMIT $2',
+        [afterStreamName, maxCount],
+      );
+      return rows.map((row) => ({
+        streamName: row.stream_name,
+        revision: Number(row.revision),
+        hash: row.hash,
+      }));
+    },
+  };
+
   async headPosition(): Promise<number> {
     await this.ready;
     const { rows } = await this.pool.query<{ last_position: string }>(
@@ -185,16 +221,15 @@ export class PostgresEventStore implements EventStore {
     await this.pool.end();
   }
 
-  private async createSchema(): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      // Two processes starting at once would race on CREATE TABLE IF NOT EXISTS.
-      await client.query('SELECT pg_advisory_lock($1)', [SCHEMA_LOCK]);
-      await client.query(SCHEMA);
-    } finally {
-      await client.query('SELECT pg_advisory_unlock($1)', [SCHEMA_LOCK]).catch(() => undefined);
-      client.release();
-    }
+  private createSchema(): Promise<void> {
+    return migratePostgres(this.pool, {
+      versionTable: 'es_schema_version',
+      lock: SCHEMA_LOCK,
+      migrations: [
+        { version: 1, sql: SCHEMA },
+        { version: 2, sql: STREAM_HEADS },
+      ],
+    });
   }
 
   // Appends in this process wake subscribers directly; LISTEN brings news from other processes.
@@ -227,6 +262,7 @@ export class PostgresEventStore implements EventStore {
       const existing = await this.readExisting(client, batch);
 
       const rows: unknown[][] = [[], [], [], [], [], [], [], [], [], []];
+      const written = new Map<string, StreamHead>();
       const outcomes = batch.map((append): AppendResult | Error => {
         try {
           const plan = planAppend(append, {
@@ -246,6 +282,7 @@ export class PostgresEventStore implements EventStore {
           }
           const last = plan.events[plan.events.length - 1]!;
           heads.set(append.streamName, { revision: last.revision, hash: last.hash });
+          written.set(append.streamName, { revision: last.revision, hash: last.hash });
           return { nextRevision: last.revision, position };
         } catch (error) {
           if (error instanceof EventStoreError) return error;
@@ -254,7 +291,9 @@ export class PostgresEventStore implements EventStore {
       });
 
       if (rows[0]!.length > 0) {
-        // Insert, move the log head and notify listeners (delivered at commit) in one statement.
+        // Insert, move the log and stream heads and notify listeners (delivered at commit) in
+        // one statement.
+        const streams = [...written.keys()];
         await client.query(
           `WITH inserted AS (
              INSERT INTO es_events (${EVENT_COLUMNS})
@@ -262,9 +301,19 @@ export class PostgresEventStore implements EventStore {
                                   $6::json[], $7::json[], $8::timestamptz[], $9::text[], $10::text[])
            ), moved AS (
              UPDATE es_log_head SET last_position = $11 WHERE id = 1
+           ), streams AS (
+             INSERT INTO es_streams (stream_name, revision, hash)
+             SELECT * FROM unnest($12::text[], $13::bigint[], $14::text[])
+             ON CONFLICT (stream_name) DO UPDATE SET revision = excluded.revision, hash = excluded.hash
            )
            SELECT pg_notify('${NOTIFY_CHANNEL}', $11::text)`,
-          [...rows, position],
+          [
+            ...rows,
+            position,
+            streams,
+            streams.map((name) => written.get(name)!.revision),
+            streams.map((name) => written.get(name)!.hash),
+          ],
         );
       }
       await this.options.beforeCommit?.();

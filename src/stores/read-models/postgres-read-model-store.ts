@@ -11,6 +11,7 @@ import {
   decodeCursor,
   encodeCursor,
 } from '../../projections/read-model-store';
+import { migratePostgres } from '../postgres/postgres-migrations';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS rm_generations (
@@ -43,16 +44,11 @@ export class PostgresReadModelStore implements ReadModelStore {
     const pool = new Pool({ connectionString, max: 10 });
     pool.on('error', () => undefined);
     this.pool = pool;
-    this.ready = (async () => {
-      const client = await pool.connect();
-      try {
-        await client.query('SELECT pg_advisory_lock($1)', [SCHEMA_LOCK]);
-        await client.query(SCHEMA);
-      } finally {
-        await client.query('SELECT pg_advisory_unlock($1)', [SCHEMA_LOCK]).catch(() => undefined);
-        client.release();
-      }
-    })();
+    this.ready = migratePostgres(pool, {
+      versionTable: 'rm_schema_version',
+      lock: SCHEMA_LOCK,
+      migrations: [{ version: 1, sql: SCHEMA }],
+    });
     this.ready.catch(() => undefined);
   }
 

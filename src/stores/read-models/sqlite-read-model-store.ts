@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { openWalDatabase } from '../sqlite/sqlite-database';
+import { migrate, openWalDatabase } from '../sqlite/sqlite-database';
 import type { IndexFields } from '../../projections/projection';
 import {
   CheckpointMovedError,
@@ -49,7 +49,8 @@ export class SqliteReadModelStore implements ReadModelStore {
 
   constructor(fileName: string) {
     this.db = openWalDatabase({ fileName });
-    this.db.exec(SCHEMA);
+    // Version 1 is the first schema; later changes go after it (see sqlite-database.ts).
+    migrate(this.db, [{ version: 1, sql: SCHEMA }]);
     // Query planning needs statistics (e.g. to use the society index); see refreshStatistics.
     // A sampled ANALYZE (SQLite's advice for large databases) keeps that cheap.
     this.db.pragma('analysis_limit = 1000');

@@ -43,6 +43,9 @@ export class SqliteAppendWriter {
       insert: db.prepare(
         `INSERT INTO events (${EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
+      putHead: db.prepare(
+        'INSERT INTO streams (stream_name, revision, hash) VALUES (?, ?, ?) ON CONFLICT (stream_name) DO UPDATE SET revision = excluded.revision, hash = excluded.hash',
+      ),
       begin: db.prepare('BEGIN IMMEDIATE'),
       commit: db.prepare('COMMIT'),
       rollback: db.prepare('ROLLBACK'),
@@ -96,6 +99,7 @@ export class SqliteAppendWriter {
           throw error;
         }
       });
+      for (const [streamName, head] of written) s.putHead.run(streamName, head.revision, head.hash);
       s.commit.run();
       this.lastPosition = position;
       if (this.heads.size + written.size > MAX_CACHED_HEADS) this.heads.clear();

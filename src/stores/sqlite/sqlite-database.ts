@@ -15,8 +15,19 @@ export interface SqliteDatabaseOptions {
   readonly busyTimeoutMs?: number;
 }
 
-/** The events table: the position is the rowid, so reading the log in order is a rowid scan. */
-export const EVENTS_SCHEMA = `
+/** A schema change, applied once, in order, by the app (SQLite's `user_version` counts them). */
+export type SqliteMigration = { readonly version: number; readonly sql: string };
+
+/**
+ * The event database's schema, as migrations. 1: the events table; the position is the rowid,
+ * so reading the log in order is a rowid scan. 2: each stream's head (last revision and hash),
+ * written with every append, so that verification can tell a stream whose last events were
+ * removed (its chain alone would still look whole); filled from the events for existing files.
+ */
+export const EVENT_MIGRATIONS: readonly SqliteMigration[] = [
+  {
+    version: 1,
+    sql: `
 CREATE TABLE IF NOT EXISTS events (
   position    INTEGER PRIMARY KEY,
   event_id    TEXT    NOT NULL UNIQUE,
@@ -29,7 +40,21 @@ CREATE TABLE IF NOT EXISTS events (
   prev_hash   TEXT,
   hash        TEXT    NOT NULL,
   UNIQUE (stream_name, revision)
-);`;
+);`,
+  },
+  {
+    version: 2,
+    sql: `
+CREATE TABLE streams (
+  stream_name TEXT    PRIMARY KEY,
+  revision    INTEGER NOT NULL,
+  hash        TEXT    NOT NULL
+) WITHOUT ROWID;
+INSERT INTO streams (stream_name, revision, hash)
+  SELECT stream_name, revision, hash FROM events e
+   WHERE revision = (SELECT MAX(revision) FROM events WHERE stream_name = e.stream_name);`,
+  },
+];
 
 /**
  * Opens (creating if needed) a SQLite file in WAL mode with the chosen durability.
@@ -57,12 +82,36 @@ export function openWalDatabase(options: SqliteDatabaseOptions): Database.Databa
 export function openEventDatabase(options: SqliteDatabaseOptions): Database.Database {
   const db = openWalDatabase(options);
   try {
-    db.exec(EVENTS_SCHEMA);
+    migrate(db, EVENT_MIGRATIONS);
   } catch (error) {
     db.close();
     throw error;
   }
   return db;
+}
+
+/**
+ * Brings the file's schema up to the newest migration: each one not applied yet runs in a
+ * write transaction with the new `user_version`, so two processes starting at once apply it
+ * once. A file from a newer version of the app is refused rather than written.
+ */
+export function migrate(db: Database.Database, migrations: readonly SqliteMigration[]): void {
+  const newest = migrations[migrations.length - 1]?.version ?? 0;
+  const current = () => db.pragma('user_version', { simple: true }) as number;
+  if (current() === newest) return;
+  db.transaction(() => {
+    const version = current();
+    if (version > newest) {
+      throw new Error(
+        `${db.name} has schema version ${version}, newer than this app's ${newest}: run the newer app, or restore a backup`,
+      );
+    }
+    for (const migration of migrations) {
+      if (migration.version <= version) continue;
+      db.exec(migration.sql);
+      db.pragma(`user_version = ${migration.version}`);
+    }
+  }).immediate();
 }
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));

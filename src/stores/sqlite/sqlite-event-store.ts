@@ -15,6 +15,8 @@ import {
   StreamNotFoundError,
   assertValidStreamName,
   prepareAppend,
+  type StoreIntegrity,
+  type StreamHeadRecord,
 } from '../../event-sourcing';
 import { AppendBatcher, type BatchOutcomes } from '../shared/append-batcher';
 import { SqliteAppendWriter } from './sqlite-append-writer';
@@ -48,6 +50,14 @@ export class SqliteEventStore implements EventStore {
   private readonly pollIntervalMs: number;
   private closed = false;
 
+  readonly integrity: StoreIntegrity = {
+    gapFreePositions: true,
+    readStreamHeads: (afterStreamName, maxCount) =>
+      new Promise((resolve) =>
+        resolve(this.statements.streamHeads.all(afterStreamName, maxCount) as StreamHeadRecord[]),
+      ),
+  };
+
   constructor(options: SqliteEventStoreOptions) {
     this.db = openEventDatabase(options);
     this.writer = new SqliteAppendWriter(this.db);
@@ -68,6 +78,9 @@ export class SqliteEventStore implements EventStore {
       readAll: this.db
         .prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`)
         .raw(),
+      streamHeads: this.db.prepare(
+        'SELECT stream_name AS streamName, revision, hash FROM streams WHERE stream_name > ? ORDER BY stream_name LIMIT ?',
+      ),
     };
     this.pollIntervalMs = options.pollIntervalMs ?? 250;
     this.batcher = new AppendBatcher((batch) => this.write(batch));
