@@ -1,5 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
+import { AuditModule } from './audit/audit.module';
 import { ApplicationsModule } from './applications/applications.module';
 import { AuthModule } from './auth/auth.module';
 import { AppConfig } from './config/app-config';
@@ -28,6 +29,7 @@ export class AppModule {
         ProgrammesModule,
         ApplicationsModule,
         ParticipantsModule,
+        AuditModule,
       ],
     };
   }

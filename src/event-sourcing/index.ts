@@ -6,3 +6,5 @@ export * from './stream-name';
 export * from './append-plan';
 export * from './decider';
 export * from './polling-subscription';
+export * from './verify-chains';
+export * from './merkle';

@@ -146,7 +146,11 @@ export function toProblem(exception: unknown): {
   }
   if (exception instanceof EventStoreError) {
     const conflictCodes = ['WRONG_EXPECTED_REVISION', 'CONCURRENCY_CONFLICT', 'DUPLICATE_EVENT_ID'];
-    const status = conflictCodes.includes(exception.code) ? 409 : 400;
+    const status = conflictCodes.includes(exception.code)
+      ? 409
+      : exception.code === 'STREAM_NOT_FOUND'
+        ? 404
+        : 400;
     return { document: problem(status, exception.code, exception.message), headers: {} };
   }
   if (exception instanceof HttpException) {

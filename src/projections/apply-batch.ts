@@ -24,6 +24,8 @@ export class PendingChanges {
     private readonly generation: number,
     /** The generation's checkpoint: the commit fails if another writer has moved it. */
     private checkpoint: number,
+    /** False for a scratch replay: its failures are already on record from the live run. */
+    private readonly recordDeadLetters = true,
   ) {
     this.position = checkpoint;
   }
@@ -95,7 +97,7 @@ export class PendingChanges {
       generation: this.generation,
       writes,
       deletes,
-      deadLetters: this.deadLetters,
+      deadLetters: this.recordDeadLetters ? this.deadLetters : [],
       fromPosition: this.checkpoint,
       toPosition: this.position,
     });

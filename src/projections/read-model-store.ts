@@ -88,6 +88,15 @@ export interface ReadModelStore {
   all(projection: string, where: IndexFields): Promise<unknown[]>;
   /** The index fields (not the documents) of every match: cheap input for aggregates. */
   indexes(projection: string, where: IndexFields): Promise<IndexFields[]>;
+  /** A generation's documents with their index fields, in key order after `afterKey` ('' first): for verification. */
+  scan(
+    projection: string,
+    generation: number,
+    afterKey: string,
+    limit: number,
+  ): Promise<Array<{ key: string; doc: unknown; index: IndexFields }>>;
+  /** Removes a generation that is not the active one, with its documents. */
+  dropGeneration(projection: string, generation: number): Promise<void>;
   /** Dead letters, oldest first. */
   deadLetters(): Promise<DeadLetter[]>;
   close(): Promise<void>;

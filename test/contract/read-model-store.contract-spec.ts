@@ -166,4 +166,26 @@ describe.each(subjects)('ReadModelStore contract: %s', (_name, open) => {
       },
     ]);
   });
+
+  it('scans a generation in key order, page by page, and drops a generation that is not active', async () => {
+    await commit(0, 3, [
+      ['b', { n: 2 }, { kind: 'x' }],
+      ['a', { n: 1 }, { kind: 'y' }],
+      ['c', { n: 3 }, { kind: 'x' }],
+    ]);
+    await store.createGeneration('things', 0, 1);
+    await commit(0, 1, [['z', { n: 9 }, {}]], [], 0);
+    expect(await store.scan('things', 1, '', 2)).toEqual([
+      { key: 'a', doc: { n: 1 }, index: { kind: 'y' } },
+      { key: 'b', doc: { n: 2 }, index: { kind: 'x' } },
+    ]);
+    expect(await store.scan('things', 1, 'b', 2)).toEqual([
+      { key: 'c', doc: { n: 3 }, index: { kind: 'x' } },
+    ]);
+    await store.dropGeneration('things', 0);
+    expect(await store.scan('things', 0, '', 10)).toEqual([]);
+    expect(await store.generation('things', 0)).toBeUndefined();
+    await expect(store.dropGeneration('things', 1)).rejects.toThrow(/active/);
+    expect(await store.scan('things', 1, '', 10)).toHaveLength(3);
+  });
 });

@@ -237,6 +237,40 @@ export class PostgresReadModelStore implements ReadModelStore {
     return (await this.list(projection, { where, orderBy: 'key', limit: 1_000_000 })).items;
   }
 
+  async scan(
+    projection: string,
+    generation: number,
+    afterKey: string,
+    limit: number,
+  ): Promise<Array<{ key: string; doc: unknown; index: IndexFields }>> {
+    await this.ready;
+    const { rows } = await this.pool.query<{ key: string; doc: unknown; idx: IndexFields }>(
+      'SELECT key, doc, idx FROM rm_documents WHERE projection = $1 AND generation = $2 AND key > $3 ORDER BY key LIMIT $4',
+      [projection, generation, afterKey, limit],
+    );
+    return rows.map((row) => ({ key: row.key, doc: row.doc, index: row.idx }));
+  }
+
+  async dropGeneration(projection: string, generation: number): Promise<void> {
+    await this.ready;
+    await this.transaction(async (query) => {
+      const active = await query(
+        'SELECT 1 FROM rm_generations WHERE projection = $1 AND generation = $2 AND active FOR UPDATE',
+        [projection, generation],
+      );
+      if (active > 0)
+        throw new Error(`${projection} generation ${generation} is active: it cannot be dropped`);
+      await query('DELETE FROM rm_documents WHERE projection = $1 AND generation = $2', [
+        projection,
+        generation,
+      ]);
+      await query('DELETE FROM rm_generations WHERE projection = $1 AND generation = $2', [
+        projection,
+        generation,
+      ]);
+    });
+  }
+
   async deadLetters(): Promise<DeadLetter[]> {
     await this.ready;
     const { rows } = await this.pool.query<{

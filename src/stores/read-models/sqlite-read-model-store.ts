@@ -100,6 +100,13 @@ export class SqliteReadModelStore implements ReadModelStore {
       deadLetter: db.prepare(
         'INSERT INTO rm_dead_letters (projection, position, event_id, event_type, stream_name, error, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
+      scan: db.prepare(
+        'SELECT key, doc, idx FROM rm_documents WHERE projection = ? AND generation = ? AND key > ? ORDER BY key LIMIT ?',
+      ),
+      dropDocuments: db.prepare('DELETE FROM rm_documents WHERE projection = ? AND generation = ?'),
+      dropGeneration: db.prepare(
+        'DELETE FROM rm_generations WHERE projection = ? AND generation = ?',
+      ),
       deadLetters: db.prepare(
         'SELECT projection, position, event_id, event_type, stream_name, error, recorded_at FROM rm_dead_letters ORDER BY id',
       ),
@@ -275,6 +282,38 @@ export class SqliteReadModelStore implements ReadModelStore {
       limit: Number.MAX_SAFE_INTEGER - 1,
     });
     return page.items;
+  }
+
+  scan(
+    projection: string,
+    generation: number,
+    afterKey: string,
+    limit: number,
+  ): Promise<Array<{ key: string; doc: unknown; index: IndexFields }>> {
+    const rows = this.statements.scan.all(projection, generation, afterKey, limit) as Array<{
+      key: string;
+      doc: string;
+      idx: string;
+    }>;
+    return Promise.resolve(
+      rows.map((row) => ({
+        key: row.key,
+        doc: JSON.parse(row.doc) as unknown,
+        index: JSON.parse(row.idx) as IndexFields,
+      })),
+    );
+  }
+
+  dropGeneration(projection: string, generation: number): Promise<void> {
+    return settle(() =>
+      this.db.transaction(() => {
+        const active = this.statements.active.get(projection) as GenerationRow | undefined;
+        if (active?.generation === generation)
+          throw new Error(`${projection} generation ${generation} is active: it cannot be dropped`);
+        this.statements.dropDocuments.run(projection, generation);
+        this.statements.dropGeneration.run(projection, generation);
+      })(),
+    );
   }
 
   deadLetters(): Promise<DeadLetter[]> {
