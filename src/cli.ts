@@ -15,6 +15,12 @@ import { AppModule } from './app.module';
 import { selectionStream } from './applications/domain/selection';
 import type { EventStore } from './event-sourcing';
 import { seedDemoCohort } from './programmes/demo-cohort';
+import { createPublicKey } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { PUBLIC_KEY_FILE, checkDigest, createDigest, loadOrCreateDigestKeys } from './audit/digest';
+import { runVerification } from './audit/verification';
+import { foldProjection } from './projections/projection';
 
 function config(): AppConfig {
   try {
@@ -193,6 +199,210 @@ program
       await readModels.close();
     }
   });
+
+// One progress bar on stderr (stdout stays clean for what a command prints).
+function progressBar(label: string): { update(done: number, total: number): void; stop(): void } {
+  const bars = new MultiBar(
+    {
+      format: '{label} [{bar}] {percentage}% | {value}/{total} | ETA {eta_formatted}',
+      hideCursor: true,
+      clearOnComplete: false,
+      noTTYOutput: !process.stderr.isTTY,
+      notTTYSchedule: 60_000,
+      stream: process.stderr,
+    },
+    Presets.shades_classic,
+  );
+  const bar = bars.create(1, 0, { label });
+  return {
+    update: (done, total) => {
+      bar.setTotal(Math.max(total, 1));
+      bar.update(Math.min(done, Math.max(total, 1)));
+    },
+    stop: () => bars.stop(),
+  };
+}
+
+program
+  .command('verify')
+  .description(
+    "recompute every event's hash and every stream's chain, compare every read model with a fresh replay; exit 1 on any mismatch",
+  )
+  .option('--digest <file>', 'also check that the log still extends this signed digest')
+  .option(
+    '--public-key <file>',
+    `public key to check the digest with (default: ${PUBLIC_KEY_FILE} in DATA_DIR)`,
+  )
+  .action(async (options: { digest?: string; publicKey?: string }) => {
+    const settings = config();
+    const events = createEventStore(settings);
+    const readModels = createReadModelStore(settings);
+    let failed = false;
+    try {
+      if (options.digest) {
+        const digest = readJsonFile(options.digest);
+        const publicKey = createPublicKey(
+          readFileSync(options.publicKey ?? join(settings.dataDir, PUBLIC_KEY_FILE)),
+        );
+        const bar = progressBar('digest');
+        const check = await checkDigest(events, digest, publicKey, (position) =>
+          bar.update(
+            position,
+            (digest as { statement?: { position?: number } }).statement?.position ?? position,
+          ),
+        );
+        bar.stop();
+        if (check.signatureValid && check.logExtendsDigest) {
+          process.stdout.write(
+            `Digest OK: signature valid; the log still extends it (${check.statement!.treeSize} events up to position ${check.statement!.position}, root ${check.statement!.rootHash}).\n`,
+          );
+        } else {
+          failed = true;
+          for (const problem of check.problems) process.stdout.write(`DIGEST  ${problem}\n`);
+        }
+      }
+      const bar = progressBar('verify');
+      const report = await runVerification(events, readModels, PROJECTIONS, {
+        onProgress: ({ position, head }) => bar.update(position, head),
+      });
+      bar.stop();
+      for (const problem of report.log.problems) {
+        const where = problem.revision === null ? '' : ` revision ${problem.revision}`;
+        const at = problem.position === null ? '' : ` (position ${problem.position})`;
+        process.stdout.write(`LOG  ${problem.streamName}${where}${at}: ${problem.problem}\n`);
+      }
+      for (const problem of report.readModels.problems) {
+        process.stdout.write(
+          `READ MODEL  ${problem.projection}${problem.key === null ? '' : ` row ${problem.key}`}: ${problem.problem}\n`,
+        );
+      }
+      process.stdout.write(
+        `${report.log.events} events in ${report.log.streams} streams checked up to position ${report.log.position}${report.log.headsChecked ? ', with stream heads' : ''}; ${report.readModels.readModels.map((model) => `${model.name} (${model.documents} rows)`).join(', ') || 'no read models'} compared with a fresh replay.\n`,
+      );
+      if (!report.ok) failed = true;
+      process.stdout.write(
+        failed
+          ? 'Verification FAILED: see the lines above. Restore the store from a backup taken before the first bad position, or rebuild the read models named (npm run cli -- rebuild).\n'
+          : 'Verification OK.\n',
+      );
+    } finally {
+      await readModels.close();
+      await events.close();
+    }
+    if (failed) process.exitCode = 1;
+  });
+
+program
+  .command('digest')
+  .description(
+    'sign (Ed25519, key in DATA_DIR) the Merkle tree head (RFC 9162) of every event hash so far',
+  )
+  .option('--out <file>', 'where to write it (default: DATA_DIR/digests/digest-POSITION.json)')
+  .action(async (options: { out?: string }) => {
+    const settings = config();
+    const events = createEventStore(settings);
+    try {
+      const keys = loadOrCreateDigestKeys(settings.dataDir);
+      const head = await events.headPosition();
+      const bar = progressBar('digest');
+      const digest = await createDigest(events, keys, {
+        upTo: head,
+        onProgress: (position) => bar.update(position, head),
+      });
+      bar.stop();
+      const out =
+        options.out ??
+        join(settings.dataDir, 'digests', `digest-${digest.statement.position}.json`);
+      mkdirSync(dirname(out), { recursive: true });
+      writeFileSync(out, `${JSON.stringify(digest, null, 2)}\n`);
+      process.stdout.write(
+        `${out}\n${digest.statement.treeSize} events up to position ${digest.statement.position}, root ${digest.statement.rootHash}\nPublic key: ${join(settings.dataDir, PUBLIC_KEY_FILE)} (sha256 ${digest.publicKeyFingerprint})\n`,
+      );
+    } finally {
+      await events.close();
+    }
+  });
+
+program
+  .command('replay')
+  .description(
+    'print the events of one stream and the state the projections fold from them (as recorded, optionally up to an instant)',
+  )
+  .requiredOption('--stream <name>', 'stream name, e.g. participant-<id>')
+  .option(
+    '--until <timestamp>',
+    'only events recorded at or before this instant (ISO 8601)',
+    (value) => {
+      if (Number.isNaN(Date.parse(value)))
+        throw new InvalidArgumentError('use an ISO 8601 instant such as 2026-07-15T08:00:00+08:00');
+      return value;
+    },
+  )
+  .action(async (options: { stream: string; until?: string }) => {
+    const events = createEventStore(config());
+    try {
+      const until = options.until === undefined ? Infinity : Date.parse(options.until);
+      const stream = (await events.readStream(options.stream)).filter(
+        (event) => Date.parse(event.recordedAt) <= until,
+      );
+      for (const event of stream) {
+        process.stdout.write(
+          `#${event.revision}  position ${event.position}  ${event.recordedAt}  ${event.type}  by ${event.metadata.actor.role} ${event.metadata.actor.sub}\n    ${JSON.stringify(event.data)}\n`,
+        );
+      }
+      process.stdout.write(`\n${stream.length} events. State folded by the projections:\n`);
+      for (const projection of PROJECTIONS) {
+        if (projection.createsOnly) continue;
+        for (const [key, doc] of foldProjection(projection, stream))
+          process.stdout.write(`${projection.name} ${key}:\n${JSON.stringify(doc, null, 2)}\n`);
+      }
+    } finally {
+      await events.close();
+    }
+  });
+
+program
+  .command('export')
+  .description('write events with their hashes as NDJSON to stdout, in position order')
+  .option('--stream <name>', 'only this stream (in revision order)')
+  .action(async (options: { stream?: string }) => {
+    const events = createEventStore(config());
+    const write = (line: string) =>
+      new Promise<void>((resolve) => {
+        if (process.stdout.write(line)) resolve();
+        else process.stdout.once('drain', resolve);
+      });
+    try {
+      if (options.stream) {
+        for (const event of await events.readStream(options.stream))
+          await write(`${JSON.stringify(event)}\n`);
+        return;
+      }
+      const head = await events.headPosition();
+      const bar = progressBar('export');
+      let position = 0;
+      for (;;) {
+        const batch = await events.readAll(position, 5000);
+        if (batch.length === 0) break;
+        for (const event of batch) await write(`${JSON.stringify(event)}\n`);
+        position = batch[batch.length - 1]!.position;
+        bar.update(position, head);
+      }
+      bar.stop();
+    } finally {
+      await events.close();
+    }
+  });
+
+function readJsonFile(file: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as unknown;
+  } catch (error) {
+    throw new Error(
+      `Cannot read ${file} as a digest (${(error as Error).message}): pass a file the digest command wrote.`,
+    );
+  }
+}
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);

@@ -9,7 +9,12 @@ import {
 } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { canonicalJson, MerkleTreeHasher, type EventStore } from '../event-sourcing';
+import {
+  canonicalJson,
+  computeEventHash,
+  MerkleTreeHasher,
+  type EventStore,
+} from '../event-sourcing';
 
 /** The private key that signs digests; stays in DATA_DIR (0600). */
 export const SIGNING_KEY_FILE = 'digest-signing-key.pem';
@@ -71,7 +76,11 @@ export function fingerprint(publicKey: KeyObject): string {
     .digest('hex');
 }
 
-/** The tree head of the log's events, up to `upTo` (default: all of them). */
+/**
+ * The tree head of the log's events, up to `upTo` (default: all of them). The leaves are the
+ * events' SHA-256 hashes recomputed from their content, so a changed event changes the root
+ * whether or not its stored hash was changed with it.
+ */
 export async function logTreeHead(
   store: EventStore,
   options: { upTo?: number; onProgress?: (position: number) => void } = {},
@@ -84,7 +93,8 @@ export async function logTreeHead(
     if (batch.length === 0) break;
     for (const event of batch) {
       if (event.position > upTo) break;
-      hasher.add(event.hash);
+      // Recomputed from the content, not the stored column: the digest vouches for the events.
+      hasher.add(computeEventHash(event));
       position = event.position;
     }
     options.onProgress?.(position);

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -97,4 +98,75 @@ describe('CLI', () => {
     }
     expect((await cli(dataDir, 'dead-letters')).stdout).toBe('No dead letters.\n');
   }, 60_000);
+
+  it('digest, verify --digest, an outside check with openssl, export and replay; verify fails with exit 1 on a removed event', async () => {
+    await cli(dataDir, 'seed', '--demo');
+    await cli(dataDir, 'rebuild');
+    const digest = await cli(dataDir, 'digest');
+    const digestFile = digest.stdout.split('\n')[0]!;
+    expect(digestFile).toMatch(/digests\/digest-\d+\.json$/);
+
+    const verified = await cli(dataDir, 'verify', '--digest', digestFile);
+    expect(verified.stdout).toContain('Digest OK: signature valid; the log still extends it');
+    expect(verified.stdout).toMatch(/timeline \(\d+ rows\)/);
+    expect(verified.stdout).toContain('Verification OK.');
+
+    // What the README tells an outside auditor to do, with the public key alone.
+    const { signed, signature } = JSON.parse(readFileSync(digestFile, 'utf8')) as {
+      signed: string;
+      signature: string;
+    };
+    writeFileSync(join(dataDir, 'signed.txt'), signed);
+    writeFileSync(join(dataDir, 'signature.bin'), Buffer.from(signature, 'base64'));
+    const openssl = await run('openssl', [
+      'pkeyutl',
+      '-verify',
+      '-pubin',
+      '-inkey',
+      join(dataDir, 'digest-public-key.pem'),
+      '-rawin',
+      '-in',
+      join(dataDir, 'signed.txt'),
+      '-sigfile',
+      join(dataDir, 'signature.bin'),
+    ]);
+    expect(openssl.stdout).toContain('Signature Verified Successfully');
+
+    const exported = await cli(dataDir, 'export');
+    const lines = exported.stdout
+      .trim()
+      .split('\n')
+      .map(
+        (line) => JSON.parse(line) as { position: number; hash: string; prevHash: string | null },
+      );
+    expect(lines.map((event) => event.position)).toEqual(lines.map((_, i) => i + 1));
+    expect(lines.every((event) => /^[0-9a-f]{64}$/.test(event.hash))).toBe(true);
+
+    const replayed = await cli(dataDir, 'replay', '--stream', 'programme-cast-dtdp-2025');
+    expect(replayed.stdout).toContain('ProgrammeDefined');
+    expect(replayed.stdout).toContain('programmes cast-dtdp-2025:');
+
+    // Remove the last event of one stream, as an intruder with the file would.
+    const db = new Database(join(dataDir, 'events.sqlite'));
+    const last = db
+      .prepare(
+        "SELECT stream_name AS name, revision FROM events WHERE stream_name LIKE 'participant-%' ORDER BY position DESC LIMIT 1",
+      )
+      .get() as { name: string; revision: number };
+    db.prepare('DELETE FROM events WHERE stream_name = ? AND revision = ?').run(
+      last.name,
+      last.revision,
+    );
+    db.close();
+    const failed = await cli(dataDir, 'verify', '--digest', digestFile).then(
+      () => {
+        throw new Error('verify should have failed');
+      },
+      (error: { code: number; stdout: string }) => error,
+    );
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toContain(`LOG  ${last.name} revision ${last.revision}:`);
+    expect(failed.stdout).toContain('DIGEST  ');
+    expect(failed.stdout).toContain('Verification FAILED');
+  }, 90_000);
 });
