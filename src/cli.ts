@@ -400,6 +400,7 @@ function readJsonFile(file: string): unknown {
   } catch (error) {
     throw new Error(
       `Cannot read ${file} as a digest (${(error as Error).message}): pass a file the digest command wrote.`,
+      { cause: error },
     );
   }
 }
