@@ -142,6 +142,16 @@ describe('CLI', () => {
     expect(lines.map((event) => event.position)).toEqual(lines.map((_, i) => i + 1));
     expect(lines.every((event) => /^[0-9a-f]{64}$/.test(event.hash))).toBe(true);
 
+    // The README's standalone check: Python and openssl, the public key and an export.
+    writeFileSync(join(dataDir, 'export.ndjson'), exported.stdout);
+    const outside = await run('python3', [
+      join(root, 'scripts/verify-digest.py'),
+      digestFile,
+      join(dataDir, 'digest-public-key.pem'),
+      join(dataDir, 'export.ndjson'),
+    ]);
+    expect(outside.stdout).toContain('OK: signature valid; the export extends the digest');
+
     const replayed = await cli(dataDir, 'replay', '--stream', 'programme-cast-dtdp-2025');
     expect(replayed.stdout).toContain('ProgrammeDefined');
     expect(replayed.stdout).toContain('programmes cast-dtdp-2025:');
