@@ -218,13 +218,22 @@ describe.each<StoreKind>(['sqlite', 'postgres'])('audit over HTTP (%s)', (kind) 
   it("names a read-model row changed behind the projections' back", async () => {
     const { id, position } = await participant();
     await get(`/v1/participants/${id}/progress?minPosition=${position}`, await staff());
-    await tamper(() => {
-      const db = new Database(join(t.dataDir, 'read-models.sqlite'));
-      db.prepare(
-        "UPDATE rm_documents SET doc = json_set(doc, '$.requiredHours', 24) WHERE projection = 'progress' AND key = ?",
-      ).run(id);
-      db.close();
-      return Promise.resolve();
+    await tamper(async () => {
+      if (kind === 'sqlite') {
+        const db = new Database(join(t.dataDir, 'read-models.sqlite'));
+        db.prepare(
+          "UPDATE rm_documents SET doc = json_set(doc, '$.requiredHours', 24) WHERE projection = 'progress' AND key = ?",
+        ).run(id);
+        db.close();
+      } else {
+        const client = new Client({ connectionString: env.DATABASE_URL });
+        await client.connect();
+        await client.query(
+          "UPDATE rm_documents SET doc = jsonb_set(doc, '{requiredHours}', '24') WHERE projection = 'progress' AND key = $1",
+          [id],
+        );
+        await client.end();
+      }
     }, `participant-${id}`);
     const report = await verify();
     expect(report.log.problems).toEqual([]);

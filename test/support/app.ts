@@ -31,14 +31,21 @@ export type TestApp = {
 
 export type StoreKind = 'sqlite' | 'postgres';
 
-/** Settings for a fresh app: a new DATA_DIR, and for postgres a fresh schema. */
+/**
+ * Settings for a fresh app: a new DATA_DIR, and for postgres a fresh schema holding the events,
+ * the read models and the idempotency keys (the shared deployment).
+ */
 export async function freshEnv(kind: StoreKind): Promise<NodeJS.ProcessEnv> {
   const dataDir = mkdtempSync(join(tmpdir(), 'e2e-'));
   return {
     DATA_DIR: dataDir,
     AUTH_JWT_SECRET: SECRET,
     ...(kind === 'postgres'
-      ? { EVENT_STORE: 'postgres', DATABASE_URL: await freshSchemaUrl() }
+      ? {
+          EVENT_STORE: 'postgres',
+          READ_MODEL_STORE: 'postgres',
+          DATABASE_URL: await freshSchemaUrl(),
+        }
       : {}),
   };
 }
