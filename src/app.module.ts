@@ -1,6 +1,8 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { AuditModule } from './audit/audit.module';
+import { MetricsModule } from './metrics/metrics.module';
+import { DashboardPageModule } from './dashboard/dashboard-page.module';
 import { ApplicationsModule } from './applications/applications.module';
 import { AuthModule } from './auth/auth.module';
 import { AppConfig } from './config/app-config';
@@ -30,6 +32,8 @@ export class AppModule {
         ApplicationsModule,
         ParticipantsModule,
         AuditModule,
+        MetricsModule,
+        DashboardPageModule,
       ],
     };
   }

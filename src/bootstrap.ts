@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
+import { Metrics } from './metrics/metrics';
 import type { AppConfig } from './config/app-config';
 import type { Clock } from './shared/clock';
 import {
@@ -26,6 +27,7 @@ export async function createApp(
     },
   );
   acceptEmptyJsonBodies(app);
+  app.get(Metrics).instrument(app.getHttpAdapter().getInstance());
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.useGlobalPipes(
     new ValidationPipe({

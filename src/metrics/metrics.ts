@@ -1,0 +1,85 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { FastifyInstance } from 'fastify';
+import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { EventStore } from '../event-sourcing';
+import { ProjectionRunner } from '../projections/projection-runner';
+import { EVENT_STORE } from '../stores/event-store.module';
+
+/**
+ * The Prometheus metrics of one running app (prom-client, one registry per app so that several
+ * apps in one process, as in the tests, do not share counters): Node's process metrics, HTTP
+ * request durations by route and status, the log's head and each projection's checkpoint and lag.
+ */
+@Injectable()
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly requests: Histogram<'method' | 'route' | 'status'>;
+
+  constructor(
+    @Inject(EVENT_STORE) events: EventStore,
+    @Inject(ProjectionRunner) runner: ProjectionRunner,
+  ) {
+    collectDefaultMetrics({ register: this.registry });
+    this.requests = new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'HTTP requests by method, route pattern and status code',
+      labelNames: ['method', 'route', 'status'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [this.registry],
+    });
+    let head = 0;
+    new Gauge({
+      name: 'event_store_head_position',
+      help: 'Global position of the latest event in the log',
+      registers: [this.registry],
+      async collect() {
+        head = await events.headPosition();
+        this.set(head);
+      },
+    });
+    new Gauge({
+      name: 'projection_checkpoint_position',
+      help: 'Position each read model has applied',
+      labelNames: ['projection'],
+      registers: [this.registry],
+      collect() {
+        for (const [projection, position] of runner.checkpoints())
+          this.set({ projection }, position);
+      },
+    });
+    new Gauge({
+      name: 'projection_lag_events',
+      help: 'Events in the log a read model has not applied yet',
+      labelNames: ['projection'],
+      registers: [this.registry],
+      async collect() {
+        const now = await events.headPosition();
+        for (const [projection, position] of runner.checkpoints())
+          this.set({ projection }, Math.max(0, now - position));
+      },
+    });
+    new Gauge({
+      name: 'projections_failed',
+      help: '1 when a projection has stopped on an error (see /health/ready), else 0',
+      registers: [this.registry],
+      collect() {
+        this.set(runner.error ? 1 : 0);
+      },
+    });
+  }
+
+  /** Times every request Fastify answers, labelled by its route pattern (not its URL). */
+  instrument(fastify: FastifyInstance): void {
+    fastify.addHook('onResponse', (request, reply, done) => {
+      this.requests.observe(
+        {
+          method: request.method,
+          route: request.routeOptions.url ?? 'unmatched',
+          status: String(reply.statusCode),
+        },
+        reply.elapsedTime / 1000,
+      );
+      done();
+    });
+  }
+}
