@@ -27,6 +27,11 @@ import { DTDP_2025, type ProgrammeRules } from '../src/programmes/domain/program
 import { SqliteReadModelStore } from '../src/stores/read-models/sqlite-read-model-store';
 import { SqliteEventStore } from '../src/stores/sqlite/sqlite-event-store';
 import { printBenchLines, report, scaled, SCALE } from './bench-kit';
+import { logTreeHead } from '../src/audit/digest';
+import { verifyChains } from '../src/event-sourcing';
+import { progressAsOf } from '../src/participants/queries/as-of';
+import { PROJECTIONS } from '../src/projections/projections.module';
+import { verifyReadModels } from '../src/projections/verify-read-models';
 
 const run = promisify(execFile);
 const PARTICIPANTS = scaled(10_000, 50);
@@ -148,19 +153,28 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
+// Latency of `work`, run `count` times one after another: p50 and p99 in microseconds.
+async function measure(
+  name: string,
+  count: number,
+  work: (i: number) => Promise<unknown>,
+): Promise<{ p50: number; p99: number }> {
+  const times: number[] = [];
+  for (let i = 0; i < count; i += 1) {
+    const started = process.hrtime.bigint();
+    await work(i);
+    times.push(Number(process.hrtime.bigint() - started) / 1e6);
+  }
+  times.sort((a, b) => a - b);
+  const p50 = percentile(times, 50) * 1000;
+  const p99 = percentile(times, 99) * 1000;
+  report({ name: `${name}.p50`, value: p50, unit: 'us' });
+  report({ name: `${name}.p99`, value: p99, unit: 'us' });
+  return { p50, p99 };
+}
+
 async function inProcess(dataDir: string, participantIds: string[]): Promise<void> {
   const readModels = new SqliteReadModelStore(join(dataDir, 'read-models.sqlite'));
-  const measure = async (name: string, count: number, work: (i: number) => Promise<unknown>) => {
-    const times: number[] = [];
-    for (let i = 0; i < count; i += 1) {
-      const started = process.hrtime.bigint();
-      await work(i);
-      times.push(Number(process.hrtime.bigint() - started) / 1e6);
-    }
-    times.sort((a, b) => a - b);
-    report({ name: `${name}.p50`, value: percentile(times, 50) * 1000, unit: 'us' });
-    report({ name: `${name}.p99`, value: percentile(times, 99) * 1000, unit: 'us' });
-  };
   const id = (i: number) => participantIds[(i * 7919) % participantIds.length]!;
   await measure('inprocess.progress', 2000, async (i) =>
     progressView((await readModels.get('progress', id(i))) as ProgressDoc, '2026-11-27'),
@@ -204,6 +218,61 @@ async function load(url: string, headers: Record<string, string>): Promise<autoc
   for (const [name, value] of Object.entries(headers)) args.push('-H', `${name}=${value}`);
   const { stdout } = await run(process.execPath, [...args, url], { maxBuffer: 16 << 20 });
   return JSON.parse(stdout) as autocannon.Result;
+}
+
+// Issue 5 on the same log: verification and digests (events/s, next to reading the log
+// alone), and as-of answers folded from a participant's stream next to the live read model.
+async function audit(dataDir: string, participantIds: string[], readOnly: number): Promise<void> {
+  const events = new SqliteEventStore({ fileName: join(dataDir, 'events.sqlite') });
+  const readModels = new SqliteReadModelStore(join(dataDir, 'read-models.sqlite'));
+  try {
+    const head = await events.headPosition();
+    const timed = async (name: string, work: () => Promise<void>, note: string) => {
+      const started = process.hrtime.bigint();
+      await work();
+      const perSecond = head / (Number(process.hrtime.bigint() - started) / 1e9);
+      report({ name: `audit.${name}.events_per_s`, value: perSecond, unit: 'events/s', note });
+      report({ name: `ratio.audit.${name}_vs_read_only`, value: perSecond / readOnly, unit: 'x' });
+    };
+    await timed(
+      'hash_chains',
+      async () => {
+        const found = await verifyChains(events);
+        if (found.problems.length > 0) throw new Error('the generated log does not verify');
+      },
+      'every hash recomputed, chains, stream heads',
+    );
+    await timed(
+      'digest',
+      async () => {
+        await logTreeHead(events);
+      },
+      'RFC 9162 root over hashes recomputed from content',
+    );
+    await timed(
+      'read_models',
+      async () => {
+        const found = await verifyReadModels(events, readModels, PROJECTIONS);
+        if (found.problems.length > 0) throw new Error('the read models do not verify');
+      },
+      'replay of 4 read models into scratch tables and row-by-row comparison',
+    );
+    const id = (i: number) => participantIds[(i * 7919) % participantIds.length]!;
+    const live = await measure('inprocess.progress_live', 1000, async (i) =>
+      progressView((await readModels.get('progress', id(i))) as ProgressDoc, '2026-06-30'),
+    );
+    const asOf = await measure('inprocess.progress_as_of', 1000, async (i) => {
+      const doc = progressAsOf(id(i), await events.readStream(`participant-${id(i)}`), {
+        asOf: '2026-06-30',
+        knownAt: new Date().toISOString(),
+      });
+      return progressView(doc!, '2026-06-30');
+    });
+    report({ name: 'ratio.progress_as_of_vs_live.p50', value: asOf.p50 / live.p50, unit: 'x' });
+  } finally {
+    await readModels.close();
+    await events.close();
+  }
 }
 
 async function overHttp(dataDir: string, participantIds: string[]): Promise<void> {
@@ -303,6 +372,7 @@ async function main(): Promise<void> {
       unit: 'x',
     });
     await inProcess(dataDir, participantIds);
+    await audit(dataDir, participantIds, rate(readOnly));
     await overHttp(dataDir, participantIds);
   } finally {
     if (process.env.BENCH_KEEP_DATA) process.stdout.write(`  data kept in ${dataDir}\n`);
