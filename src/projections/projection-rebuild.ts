@@ -19,7 +19,7 @@ export type RebuildOptions = {
   readonly batchSize?: number;
   /**
    * A read model's changes are committed (with its checkpoint) once this many events, or this
-   * many changed documents, have been applied since its last commit; defaults 50,000 and 5000.
+   * many changed documents, have been applied since its last commit; defaults 50,000 and 2000.
    * Larger windows write a document touched by many events less often, and hold more in memory.
    */
   readonly flushEvents?: number;
@@ -49,7 +49,7 @@ export async function rebuildProjections(
 ): Promise<Map<string, RebuildResult>> {
   const batchSize = options.batchSize ?? 5000;
   const flushEvents = options.flushEvents ?? 50_000;
-  const flushDocuments = options.flushDocuments ?? 5000;
+  const flushDocuments = options.flushDocuments ?? 2000;
   const targets = [];
   for (const projection of projections) {
     const active = await readModels.activeGeneration(projection.name);

@@ -138,7 +138,7 @@ async function replay(
       await pending.apply(
         batch.filter((event) => event.position > from && event.position <= until),
       );
-      if (pending.size.events >= 50_000 || pending.size.documents >= 5000) await pending.flush();
+      if (pending.size.events >= 50_000 || pending.size.documents >= 2000) await pending.flush();
     }
     position = batch[batch.length - 1]!.position;
     onProgress?.({ position: Math.min(position, head), head });
