@@ -233,17 +233,45 @@ export function invitationCheck(
   };
 }
 
-function withActivity(
-  state: Participant,
-  activityId: string,
-  change: Partial<Activity>,
-): Participant {
-  const activity = state.activities.get(activityId);
-  if (!activity) return state;
-  return {
-    ...state,
-    activities: new Map(state.activities).set(activityId, { ...activity, ...change }),
-  };
+/** The events that change one activity. */
+export type ActivityEvent = Extract<
+  ParticipantEvent,
+  {
+    type:
+      | 'ActivityLogged'
+      | 'ActivityVerified'
+      | 'ActivityRejected'
+      | 'ActivityCorrected'
+      | 'ActivityRetracted';
+  }
+>;
+
+/**
+ * What an activity event makes of the activity (undefined: not logged yet). The one place an
+ * activity's transitions are written: the decider folds with it, and so does the progress
+ * read model (and therefore every as-of answer).
+ */
+export function activityAfter(
+  activity: Activity | undefined,
+  event: ActivityEvent,
+): Activity | undefined {
+  switch (event.type) {
+    case 'ActivityLogged': {
+      const { pillar, category, hours, occurredOn, endedOn } = event.data;
+      return { pillar, category, hours, occurredOn, endedOn, status: 'pending' };
+    }
+    case 'ActivityVerified':
+      return activity && { ...activity, status: 'verified' };
+    case 'ActivityRejected':
+      return activity && { ...activity, status: 'rejected' };
+    case 'ActivityCorrected': {
+      // A correction makes a verified activity pending again.
+      const { hours, pillar, category } = event.data;
+      return activity && { ...activity, hours, pillar, category, status: 'pending' };
+    }
+    case 'ActivityRetracted':
+      return activity && { ...activity, status: 'retracted' };
+  }
 }
 
 function evolve(state: ParticipantState, event: ParticipantEvent): ParticipantState {
@@ -266,28 +294,16 @@ function evolve(state: ParticipantState, event: ParticipantEvent): ParticipantSt
   }
   if (!state) return state;
   switch (event.type) {
-    case 'ActivityLogged': {
-      const { activityId, pillar, category, hours, occurredOn, endedOn } = event.data;
-      const activity: Activity = {
-        pillar,
-        category,
-        hours,
-        occurredOn,
-        endedOn,
-        status: 'pending',
-      };
+    case 'ActivityLogged':
+    case 'ActivityVerified':
+    case 'ActivityRejected':
+    case 'ActivityCorrected':
+    case 'ActivityRetracted': {
+      const activityId = event.data.activityId;
+      const activity = activityAfter(state.activities.get(activityId), event);
+      if (!activity) return state;
       return { ...state, activities: new Map(state.activities).set(activityId, activity) };
     }
-    case 'ActivityVerified':
-      return withActivity(state, event.data.activityId, { status: 'verified' });
-    case 'ActivityRejected':
-      return withActivity(state, event.data.activityId, { status: 'rejected' });
-    case 'ActivityCorrected': {
-      const { activityId, hours, pillar, category } = event.data;
-      return withActivity(state, activityId, { hours, pillar, category, status: 'pending' });
-    }
-    case 'ActivityRetracted':
-      return withActivity(state, event.data.activityId, { status: 'retracted' });
     case 'ProgressReviewed':
       return {
         ...state,

@@ -1,17 +1,15 @@
 import type { RecordedEvent } from '../../event-sourcing';
 import type { Projection } from '../../projections/projection';
 import type { Pillar } from '../../programmes/domain/programme';
-import type { ActivityStatus, ParticipantEvent, Rating } from '../domain/participant';
+import {
+  activityAfter,
+  type Activity,
+  type ParticipantEvent,
+  type Rating,
+} from '../domain/participant';
 
-/** One activity as the progress read model keeps it. */
-export type ProgressActivity = {
-  readonly pillar: Pillar;
-  readonly category: string;
-  readonly hours: number;
-  readonly occurredOn: string;
-  readonly endedOn: string | null;
-  readonly status: ActivityStatus;
-};
+/** One activity as the progress read model keeps it: as the decider does. */
+export type ProgressActivity = Activity;
 
 /**
  * The progress read model of one participant: the stored figures. Totals and pace are derived
@@ -108,17 +106,6 @@ const PARTICIPANT_EVENTS = new Set([
   'AdvancementAssociationInvited',
 ]);
 
-function withActivity(
-  doc: ProgressDoc,
-  activityId: string,
-  change: Partial<ProgressActivity>,
-): ProgressDoc {
-  const activity = doc.activities[activityId];
-  if (!activity)
-    throw new Error(`activity ${activityId} is not known to participant ${doc.participantId}`);
-  return { ...doc, activities: { ...doc.activities, [activityId]: { ...activity, ...change } } };
-}
-
 function evolve(doc: ProgressDoc | null, recorded: RecordedEvent): ProgressDoc | null {
   const event = recorded as unknown as ParticipantEvent & RecordedEvent;
   const stamp = { position: recorded.position, revision: recorded.revision };
@@ -145,31 +132,18 @@ function evolve(doc: ProgressDoc | null, recorded: RecordedEvent): ProgressDoc |
   }
   if (!doc) throw new Error(`${event.type} before ParticipantEnrolled in ${recorded.streamName}`);
   switch (event.type) {
-    case 'ActivityLogged': {
-      const { activityId, pillar, category, hours, occurredOn, endedOn } = event.data;
-      const activity: ProgressActivity = {
-        pillar,
-        category,
-        hours,
-        occurredOn,
-        endedOn,
-        status: 'pending',
-      };
+    case 'ActivityLogged':
+    case 'ActivityVerified':
+    case 'ActivityRejected':
+    case 'ActivityCorrected':
+    case 'ActivityRetracted': {
+      // The decider's own transitions (domain/participant.ts).
+      const activityId = event.data.activityId;
+      const activity = activityAfter(doc.activities[activityId], event);
+      if (!activity)
+        throw new Error(`activity ${activityId} is not known to participant ${doc.participantId}`);
       return { ...doc, activities: { ...doc.activities, [activityId]: activity }, ...stamp };
     }
-    case 'ActivityVerified':
-      return { ...withActivity(doc, event.data.activityId, { status: 'verified' }), ...stamp };
-    case 'ActivityRejected':
-      return { ...withActivity(doc, event.data.activityId, { status: 'rejected' }), ...stamp };
-    case 'ActivityCorrected': {
-      const { activityId, hours, pillar, category } = event.data;
-      return {
-        ...withActivity(doc, activityId, { hours, pillar, category, status: 'pending' }),
-        ...stamp,
-      };
-    }
-    case 'ActivityRetracted':
-      return { ...withActivity(doc, event.data.activityId, { status: 'retracted' }), ...stamp };
     case 'ProgressReviewed':
       return {
         ...doc,
