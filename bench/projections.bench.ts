@@ -349,6 +349,7 @@ async function main(): Promise<void> {
     // Side by side: the log read alone (the floor), the timeline alone (a row per event), and
     // the full rebuild last, whose read models the queries below use.
     const readOnly = await rebuild('read-only');
+    const rawInsert = await rebuild('raw-insert');
     const timeline = await rebuild('timeline');
     const rebuilt = await rebuild('all');
     const rate = (run: { events: number; seconds: number }) => run.events / run.seconds;
@@ -357,6 +358,18 @@ async function main(): Promise<void> {
       value: rate(readOnly),
       unit: 'events/s',
       note: 'reading and decoding the log, projecting nothing',
+    });
+    report({
+      name: 'rebuild.raw_timeline_insert.rows_per_s',
+      value: rate(rawInsert),
+      unit: 'rows/s',
+      note: 'plain better-sqlite3, timeline-shaped rows, nothing read',
+    });
+    report({
+      name: 'rebuild.floor.events_per_s',
+      value: 1 / (1 / rate(readOnly) + 1 / rate(rawInsert)),
+      unit: 'events/s',
+      note: 'read alone + raw timeline insert alone, one after the other',
     });
     report({ name: 'rebuild.timeline_only.events_per_s', value: rate(timeline), unit: 'events/s' });
     report({
