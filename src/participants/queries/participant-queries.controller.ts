@@ -6,6 +6,7 @@ import {
   ApiPropertyOptional,
   ApiResponse,
   ApiTags,
+  IntersectionType,
 } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
@@ -96,21 +97,7 @@ export class AsOfQueryDto extends ReadQueryDto {
 }
 
 /** A timeline page, optionally as of a date and/or as known at an instant. */
-export class TimelineQueryDto extends PageQueryDto {
-  @ApiPropertyOptional(asOfProperty)
-  @IsOptional()
-  @Matches(DATE, { message: 'asOf must be a date such as 2026-06-30' })
-  @IsISO8601({ strict: true }, { message: 'asOf must be a real calendar date' })
-  asOf?: string;
-
-  @ApiPropertyOptional(knownAtProperty)
-  @IsOptional()
-  @Matches(INSTANT, {
-    message: 'knownAt must be an instant with its offset, such as 2026-07-15T08:00:00+08:00',
-  })
-  @IsISO8601({ strict: true }, { message: 'knownAt must be a real instant' })
-  knownAt?: string;
-}
+export class TimelineQueryDto extends IntersectionType(PageQueryDto, AsOfQueryDto) {}
 
 class VerifiedHoursDto {
   @ApiProperty() political!: number;
