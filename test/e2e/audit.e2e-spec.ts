@@ -3,9 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Client } from 'pg';
 import { freshEnv, startApp, type StoreKind, type TestApp } from '../support/app';
-import { eligibleForm } from '../support/programme-fixtures';
-
-const P = 'cast-dtdp-2025';
+import { enrolParticipant } from '../support/participants';
 
 type Report = {
   ok: boolean;
@@ -43,23 +41,7 @@ describe.each<StoreKind>(['sqlite', 'postgres'])('audit over HTTP (%s)', (kind) 
 
   // A participant with two verified activities; returns its id and the last position.
   async function participant(): Promise<{ id: string; position: number }> {
-    const submitted = await post(
-      `/v1/programmes/${P}/applications`,
-      await t.auth('applicant', { sub: 'student-1' }),
-      eligibleForm,
-    );
-    const { applicationId } = submitted.json<{ applicationId: string }>();
-    await post(`/v1/applications/${applicationId}/recommendation`, await staff());
-    await post(`/v1/applications/${applicationId}/match`, await t.auth('programme_admin'), {
-      mentoringSocietyCode: 'B33',
-    });
-    const enrolled = await post(
-      `/v1/applications/${applicationId}/enrolment`,
-      await t.auth('programme_admin'),
-      { startDate: '2026-01-01' },
-    );
-    t.clock.set('2026-07-02T10:00:00+08:00');
-    const id = enrolled.json<{ participantId: string }>().participantId;
+    const id = await enrolParticipant(t, { today: '2026-07-02T10:00:00+08:00' });
     let position = 0;
     for (const title of ['Conference on magnet materials', 'Seminar on refining']) {
       const logged = await post(`/v1/participants/${id}/activities`, await staff(), {

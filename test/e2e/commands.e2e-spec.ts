@@ -2,6 +2,7 @@ import { DTDP_2025 } from '../../src/programmes/domain/programme';
 import { selectionStream } from '../../src/applications/domain/selection';
 import { participantStream } from '../../src/participants/domain/participant';
 import { eligibleForm } from '../support/programme-fixtures';
+import { enrolParticipant } from '../support/participants';
 import { freshEnv, startApp, type StoreKind, type TestApp } from '../support/app';
 
 const P = DTDP_2025.programmeId;
@@ -39,26 +40,8 @@ describe.each<StoreKind>(['sqlite', 'postgres'])('commands over HTTP (%s)', (kin
   const admin = () => t.auth('programme_admin');
 
   /** An application taken all the way to an enrolled participant starting 2026-01-01. */
-  async function enrolledParticipant(sub = 'student-1'): Promise<string> {
-    const applicationId = await submit(sub);
-    expect(
-      (await post(`/v1/applications/${applicationId}/recommendation`, await staff(), {}))
-        .statusCode,
-    ).toBe(200);
-    expect(
-      (
-        await post(`/v1/applications/${applicationId}/match`, await admin(), {
-          mentoringSocietyCode: 'B33',
-        })
-      ).statusCode,
-    ).toBe(200);
-    const enrolled = await post(`/v1/applications/${applicationId}/enrolment`, await admin(), {
-      startDate: '2026-01-01',
-    });
-    expect(enrolled.statusCode).toBe(201);
-    t.clock.set('2026-06-15T10:00:00+08:00');
-    return enrolled.json<{ participantId: string }>().participantId;
-  }
+  const enrolledParticipant = (sub = 'student-1') =>
+    enrolParticipant(t, { sub, today: '2026-06-15T10:00:00+08:00' });
 
   describe('authentication and roles', () => {
     it('401 without a token, with a malformed one, or with one signed by someone else', async () => {

@@ -1,5 +1,6 @@
 import { freshEnv, startApp, type StoreKind, type TestApp } from '../support/app';
 import { eligibleForm } from '../support/programme-fixtures';
+import { enrolParticipant } from '../support/participants';
 
 const P = 'cast-dtdp-2025';
 
@@ -23,25 +24,7 @@ describe.each<StoreKind>(['sqlite', 'postgres'])('queries over HTTP (%s)', (kind
     t.request({ method: 'GET', url, headers });
   const staff = (society = 'B33') => t.auth('society_staff', { society, sub: `staff-${society}` });
 
-  async function participant(): Promise<string> {
-    const submitted = await post(
-      `/v1/programmes/${P}/applications`,
-      await t.auth('applicant', { sub: 'student-1' }),
-      eligibleForm,
-    );
-    const { applicationId } = submitted.json<{ applicationId: string }>();
-    await post(`/v1/applications/${applicationId}/recommendation`, await staff());
-    await post(`/v1/applications/${applicationId}/match`, await t.auth('programme_admin'), {
-      mentoringSocietyCode: 'B33',
-    });
-    const enrolled = await post(
-      `/v1/applications/${applicationId}/enrolment`,
-      await t.auth('programme_admin'),
-      { startDate: '2026-01-01' },
-    );
-    t.clock.set('2026-07-02T10:00:00+08:00');
-    return enrolled.json<{ participantId: string }>().participantId;
-  }
+  const participant = () => enrolParticipant(t, { today: '2026-07-02T10:00:00+08:00' });
 
   it('progress: read-your-writes with minPosition, verified hours per pillar, pace as of today', async () => {
     const id = await participant();
