@@ -2,52 +2,20 @@ import type { RecordedEvent } from '../../event-sourcing';
 import type { ParticipantEvent } from '../domain/participant';
 import { dayOfAnswer, progressAsOf, timelineAsOf, type AsOf } from './as-of';
 import { progressView } from './progress.view';
+import { enrolled, LI_WEI, logged } from '../../../test/support/participant-events';
 
 // Li Wei's history, hand-written: a backdated log, a correction, a retraction, and an
 // activity after 30 June. Times are UTC; the programme's time zone is Asia/Shanghai (UTC+8).
-const P = '5b1f0c2a-9e3d-5c4b-a1f2-3e4d5c6b7a89';
+const P = LI_WEI;
 const history: Array<[recordedAt: string, event: ParticipantEvent]> = [];
 const at = (recordedAt: string, event: ParticipantEvent) => history.push([recordedAt, event]);
 const ref = (activityId: string) => ({ participantId: P, activityId });
-const logged = (
-  activityId: string,
-  pillar: 'political' | 'professional' | 'social',
-  hours: number,
-  occurredOn: string,
-): ParticipantEvent => ({
-  type: 'ActivityLogged',
-  data: {
-    ...ref(activityId),
-    pillar,
-    category: `other_${pillar}`,
-    title: activityId,
-    occurredOn,
-    endedOn: null,
-    hours,
-    evidence: null,
-  },
-});
 const verified = (activityId: string): ParticipantEvent => ({
   type: 'ActivityVerified',
   data: ref(activityId),
 });
 
-at('2025-12-20T02:00:00.000Z', {
-  type: 'ParticipantEnrolled',
-  data: {
-    participantId: P,
-    applicationId: 'app-1',
-    programmeId: 'cast-dtdp-2025',
-    participantSub: 'student-1',
-    fullName: 'Li Wei',
-    societyCode: 'B33',
-    mentoringSocietyCode: 'B33',
-    startDate: '2026-01-01',
-    windowEnd: '2028-01-01',
-    requiredHours: 240,
-    timeZone: 'Asia/Shanghai',
-  },
-});
+at('2025-12-20T02:00:00.000Z', enrolled);
 at('2026-04-25T02:00:00.000Z', logged('a1-conference', 'professional', 32, '2026-04-20'));
 at('2026-04-28T02:00:00.000Z', verified('a1-conference'));
 at('2026-06-12T02:00:00.000Z', logged('a2-volunteering', 'social', 20, '2026-06-10'));

@@ -3,8 +3,9 @@ import { foldProjection } from '../../projections/projection';
 import type { ParticipantEvent } from '../domain/participant';
 import { progressProjection, type ProgressDoc } from './progress.projection';
 import { progressView } from './progress.view';
+import { enrolled, LI_WEI, logged } from '../../../test/support/participant-events';
 
-const P = '5b1f0c2a-9e3d-5c4b-a1f2-3e4d5c6b7a89';
+const P = LI_WEI;
 let position = 0;
 function recorded(event: ParticipantEvent): RecordedEvent {
   position += 1;
@@ -25,42 +26,6 @@ function recorded(event: ParticipantEvent): RecordedEvent {
     },
   };
 }
-
-const enrolled: ParticipantEvent = {
-  type: 'ParticipantEnrolled',
-  data: {
-    participantId: P,
-    applicationId: 'app-1',
-    programmeId: 'cast-dtdp-2025',
-    participantSub: 'student-1',
-    fullName: 'Li Wei',
-    societyCode: 'B33',
-    mentoringSocietyCode: 'B33',
-    startDate: '2026-01-01',
-    windowEnd: '2028-01-01',
-    requiredHours: 240,
-    timeZone: 'Asia/Shanghai',
-  },
-};
-const logged = (
-  activityId: string,
-  pillar: 'political' | 'professional' | 'social',
-  hours: number,
-  occurredOn: string,
-): ParticipantEvent => ({
-  type: 'ActivityLogged',
-  data: {
-    participantId: P,
-    activityId,
-    pillar,
-    category: 'other_' + pillar,
-    title: 't',
-    occurredOn,
-    endedOn: null,
-    hours,
-    evidence: null,
-  },
-});
 
 function given(events: ParticipantEvent[]): ProgressDoc {
   position = 0;
