@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
+import { installJsonBodyParser, installParameterCheck } from './http/input-boundary';
 import { Metrics } from './metrics/metrics';
 import type { AppConfig } from './config/app-config';
 import type { Clock } from './shared/clock';
@@ -26,8 +27,10 @@ export async function createApp(
       bodyParser: false,
     },
   );
-  acceptEmptyJsonBodies(app);
-  app.get(Metrics).instrument(app.getHttpAdapter().getInstance());
+  const fastify = app.getHttpAdapter().getInstance();
+  installJsonBodyParser(fastify);
+  installParameterCheck(fastify);
+  app.get(Metrics).instrument(fastify);
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.useGlobalPipes(
     new ValidationPipe({
@@ -52,32 +55,4 @@ export async function createApp(
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
   app.enableShutdownHooks();
   return app;
-}
-
-// Commands without a body (verification, completion, ...) are often sent with a JSON content
-// type and nothing after it; Fastify would refuse that, so an empty JSON body reads as none.
-function acceptEmptyJsonBodies(app: NestFastifyApplication): void {
-  const fastify = app.getHttpAdapter().getInstance();
-  fastify.removeContentTypeParser('application/json');
-  fastify.addContentTypeParser(
-    'application/json',
-    { parseAs: 'string' },
-    (_request, body, done) => {
-      const text = typeof body === 'string' ? body : body.toString('utf8');
-      if (text.trim() === '') {
-        done(null, undefined);
-        return;
-      }
-      try {
-        done(null, JSON.parse(text));
-      } catch (error) {
-        done(
-          Object.assign(new Error(`The body is not valid JSON: ${(error as Error).message}.`), {
-            statusCode: 400,
-          }),
-          undefined,
-        );
-      }
-    },
-  );
 }
