@@ -1,13 +1,12 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsNotEmpty, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsIn, IsNotEmpty, IsOptional, Matches, MaxLength } from 'class-validator';
+import { IsCalendarDate, IsText } from '../../http/validators';
 import { DEGREE_LEVELS, ENROLMENT_TYPES } from '../../programmes/domain/programme';
-
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** `POST /v1/programmes/:programmeId/applications`. */
 export class SubmitApplicationDto {
   @ApiProperty({ example: 'Li Wei' })
-  @IsString()
+  @IsText()
   @IsNotEmpty()
   @MaxLength(200)
   fullName!: string;
@@ -25,17 +24,17 @@ export class SubmitApplicationDto {
   degreeLevel!: string;
 
   @ApiProperty({ example: 'Institute of Process Engineering, CAS' })
-  @IsString()
+  @IsText()
   @IsNotEmpty()
   @MaxLength(300)
   institution!: string;
 
   @ApiProperty({ example: '2028-07-01' })
-  @Matches(DATE, { message: 'expectedGraduationDate must be a date YYYY-MM-DD' })
+  @IsCalendarDate()
   expectedGraduationDate!: string;
 
   @ApiProperty({ example: 'separation chemistry' })
-  @IsString()
+  @IsText()
   @IsNotEmpty()
   @MaxLength(200)
   researchField!: string;
@@ -51,7 +50,7 @@ export class SubmitApplicationDto {
 export class RecommendDto {
   @ApiPropertyOptional({ example: 'Strong publication record in magnet materials.' })
   @IsOptional()
-  @IsString()
+  @IsText({ multiline: true })
   @MaxLength(2000)
   note?: string;
 }
@@ -59,7 +58,7 @@ export class RecommendDto {
 /** A decision that must say why: decline, withdrawal, not-selected, rejection, retraction. */
 export class ReasonDto {
   @ApiProperty({ example: "Research field outside the society's scope." })
-  @IsString()
+  @IsText({ multiline: true })
   @IsNotEmpty()
   @MaxLength(2000)
   reason!: string;
@@ -77,7 +76,7 @@ export class MatchDto {
 /** `POST .../enrolment`. */
 export class EnrolDto {
   @ApiProperty({ example: '2026-01-01' })
-  @Matches(DATE, { message: 'startDate must be a date YYYY-MM-DD' })
+  @IsCalendarDate()
   startDate!: string;
 }
 

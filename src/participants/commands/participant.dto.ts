@@ -4,16 +4,14 @@ import {
   IsNotEmpty,
   IsNumber,
   IsOptional,
-  IsString,
   Matches,
   Max,
   MaxLength,
   Min,
 } from 'class-validator';
+import { IsCalendarDate, IsText } from '../../http/validators';
 import { CATEGORIES, PILLARS, type Pillar } from '../../programmes/domain/programme';
 import { RATINGS, type Rating } from '../domain/participant';
-
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** `POST /v1/participants/:participantId/activities`. */
 export class LogActivityDto {
@@ -26,13 +24,13 @@ export class LogActivityDto {
   category!: string;
 
   @ApiProperty({ example: 'China Rare Earth Annual Conference, Baotou' })
-  @IsString()
+  @IsText()
   @IsNotEmpty()
   @MaxLength(300)
   title!: string;
 
   @ApiProperty({ example: '2026-03-14' })
-  @Matches(DATE, { message: 'occurredOn must be a date YYYY-MM-DD' })
+  @IsCalendarDate()
   occurredOn!: string;
 
   @ApiPropertyOptional({
@@ -40,7 +38,7 @@ export class LogActivityDto {
     description: 'last day, for activities over several days',
   })
   @IsOptional()
-  @Matches(DATE, { message: 'endedOn must be a date YYYY-MM-DD' })
+  @IsCalendarDate()
   endedOn?: string;
 
   @ApiProperty({ example: 8, description: '> 0 and at most 24 per calendar day spanned' })
@@ -51,7 +49,7 @@ export class LogActivityDto {
 
   @ApiPropertyOptional({ example: 'https://files.example.org/certificates/123.pdf' })
   @IsOptional()
-  @IsString()
+  @IsText({ multiline: true })
   @MaxLength(1000)
   evidence?: string;
 }
@@ -59,7 +57,7 @@ export class LogActivityDto {
 /** `POST .../correction`: a reason and at least one of hours, pillar, category. */
 export class CorrectActivityDto {
   @ApiProperty({ example: 'Hours were entered for one day instead of three.' })
-  @IsString()
+  @IsText({ multiline: true })
   @IsNotEmpty()
   @MaxLength(2000)
   reason!: string;
@@ -85,7 +83,7 @@ export class CorrectActivityDto {
 /** `POST .../reviews`. */
 export class ReviewDto {
   @ApiProperty({ example: '2026-H1', description: 'the period reviewed, e.g. 2026-H1 or 2026-Q3' })
-  @Matches(/^\d{4}-(H[12]|Q[1-4]|\d{2}|Y)$/, {
+  @Matches(/^\d{4}-(H[12]|Q[1-4]|0[1-9]|1[0-2]|Y)$/, {
     message: 'period must look like 2026-H1, 2026-Q3, 2026-07 or 2026-Y',
   })
   period!: string;
@@ -96,7 +94,7 @@ export class ReviewDto {
 
   @ApiPropertyOptional()
   @IsOptional()
-  @IsString()
+  @IsText({ multiline: true })
   @MaxLength(4000)
   note?: string;
 }

@@ -1,5 +1,5 @@
 import type { DomainEvent } from '../../event-sourcing';
-import { daysSpanned, type CalendarDate } from '../../shared/domain/calendar';
+import { assertCalendarDates, daysSpanned, type CalendarDate } from '../../shared/domain/calendar';
 import { conflict, invalid, notFound, ruleViolation } from '../../shared/domain/domain-error';
 import {
   PILLAR_CATEGORIES,
@@ -333,6 +333,7 @@ function decide(command: ParticipantCommand, state: ParticipantState): Participa
       if (state.activities.has(command.activityId))
         throw conflict('DUPLICATE_ACTIVITY', `Activity ${command.activityId} exists already.`);
       assertCategory(command.pillar, command.category);
+      assertCalendarDates({ occurredOn: command.occurredOn, endedOn: command.endedOn });
       const lastDay = command.endedOn ?? command.occurredOn;
       if (lastDay < command.occurredOn)
         throw ruleViolation('INVALID_DATE_RANGE', 'endedOn must not fall before occurredOn.');
@@ -498,6 +499,7 @@ function enrol(
   state: ParticipantState,
 ): ParticipantEvent[] {
   const { application, programme, selection, startDate } = command;
+  assertCalendarDates({ startDate });
   if (state)
     throw conflict(
       'ALREADY_ENROLLED',

@@ -9,16 +9,7 @@ import {
   IntersectionType,
 } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import {
-  IsInt,
-  IsISO8601,
-  IsOptional,
-  IsString,
-  Matches,
-  Max,
-  MaxLength,
-  Min,
-} from 'class-validator';
+import { IsInt, IsOptional, Max, MaxLength, Min } from 'class-validator';
 import type { EventStore, RecordedEvent } from '../../event-sourcing';
 import { EVENT_STORE } from '../../stores/event-store.module';
 import { CurrentPrincipal, Roles } from '../../auth/auth.guard';
@@ -26,8 +17,14 @@ import type { Principal } from '../../auth/principal';
 import { canSee } from '../../applications/application-access';
 import { ApiProblem } from '../../http/problem-details';
 import { ProblemDocumentDto } from '../../http/openapi';
+import { IsCalendarDate, IsInstant, IsText } from '../../http/validators';
 import { READ_MODEL_STORE, ReadYourWrites } from '../../projections/projections.module';
-import type { ListQuery, Page, ReadModelStore } from '../../projections/read-model-store';
+import {
+  InvalidCursorError,
+  decodeCursor,
+  encodeCursor,
+  type ReadModelStore,
+} from '../../projections/read-model-store';
 import { Clock } from '../../shared/clock';
 import { localDate } from '../../shared/domain/calendar';
 import { dayOfAnswer, progressAsOf, timelineAsOf, type AsOf } from './as-of';
@@ -61,7 +58,7 @@ export class PageQueryDto extends ReadQueryDto {
 
   @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
   @IsOptional()
-  @IsString()
+  @IsText()
   @MaxLength(1000)
   cursor?: string;
 }
@@ -76,23 +73,17 @@ const knownAtProperty = {
     'answer as the system knew it at this instant: only events recorded by then (ISO 8601 with offset)',
   example: '2026-07-15T08:00:00+08:00',
 };
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
-const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 
 /** `?asOf=DATE&knownAt=TIMESTAMP` (API.md): either, both, or neither (the live read model). */
 export class AsOfQueryDto extends ReadQueryDto {
   @ApiPropertyOptional(asOfProperty)
   @IsOptional()
-  @Matches(DATE, { message: 'asOf must be a date such as 2026-06-30' })
-  @IsISO8601({ strict: true }, { message: 'asOf must be a real calendar date' })
+  @IsCalendarDate()
   asOf?: string;
 
   @ApiPropertyOptional(knownAtProperty)
   @IsOptional()
-  @Matches(INSTANT, {
-    message: 'knownAt must be an instant with its offset, such as 2026-07-15T08:00:00+08:00',
-  })
-  @IsISO8601({ strict: true }, { message: 'knownAt must be a real instant' })
+  @IsInstant()
   knownAt?: string;
 }
 
@@ -202,7 +193,7 @@ export class ParticipantQueriesController {
       const items = timelineAsOf(await this.stream(participantId), at);
       return pageOf(items, query.limit ?? 50, query.cursor);
     }
-    const page = await listPage(this.readModels, 'timeline', {
+    const page = await this.readModels.list('timeline', {
       keyPrefix: `${participantId}/`,
       where: {},
       orderBy: 'key',
@@ -256,33 +247,16 @@ function asOfOf(query: { asOf?: string; knownAt?: string }): AsOf | undefined {
 function pageOf(items: TimelineItem[], limit: number, cursor: string | undefined) {
   let after = 0;
   if (cursor !== undefined) {
-    after = Number(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (!Number.isSafeInteger(after) || after < 0)
-      throw new ApiProblem(400, 'INVALID_CURSOR', 'cursor must be a nextCursor this API gave.');
+    const [position] = decodeCursor(cursor);
+    if (typeof position !== 'number' || !Number.isSafeInteger(position) || position < 0)
+      throw new InvalidCursorError();
+    after = position;
   }
   const rest = items.filter((item) => item.position > after);
   const page = rest.slice(0, limit);
   const last = page[page.length - 1];
   return {
     items: page,
-    nextCursor:
-      rest.length > limit && last
-        ? Buffer.from(String(last.position), 'utf8').toString('base64url')
-        : null,
+    nextCursor: rest.length > limit && last ? encodeCursor(last.position, '') : null,
   };
-}
-
-/** A page of a read model; a cursor this API did not give is a 400. */
-export async function listPage(
-  readModels: ReadModelStore,
-  projection: string,
-  query: ListQuery,
-): Promise<Page<unknown>> {
-  try {
-    return await readModels.list(projection, query);
-  } catch (error) {
-    if ((error as Error).message === 'invalid cursor')
-      throw new ApiProblem(400, 'INVALID_CURSOR', 'cursor must be a nextCursor this API gave.');
-    throw error;
-  }
 }

@@ -7,16 +7,15 @@ import {
   IsIn,
   IsInt,
   IsNotEmpty,
-  IsString,
   Matches,
   Max,
   MaxLength,
   Min,
   ValidateNested,
 } from 'class-validator';
+import { IsCalendarDate, IsText } from '../../http/validators';
 import { DEGREE_LEVELS, ENROLMENT_TYPES } from '../domain/programme';
 
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const ID = /^[a-z0-9][a-z0-9-]{1,62}$/;
 
 export class SocietyDto {
@@ -27,7 +26,7 @@ export class SocietyDto {
   code!: string;
 
   @ApiProperty({ example: 'China Rare Earth Society' })
-  @IsString()
+  @IsText()
   @IsNotEmpty()
   @MaxLength(200)
   name!: string;
@@ -40,13 +39,13 @@ export class DefineProgrammeDto {
   programmeId!: string;
 
   @ApiProperty({ example: 'CAST Doctoral Talent Development Programme 2025' })
-  @IsString()
+  @IsText()
   @IsNotEmpty()
   @MaxLength(200)
   name!: string;
 
   @ApiProperty({ example: 'Asia/Shanghai' })
-  @IsString()
+  @IsText()
   @IsNotEmpty()
   timeZone!: string;
 
@@ -54,11 +53,11 @@ export class DefineProgrammeDto {
     example: '2025-11-17',
     description: 'last day applications are accepted, in timeZone',
   })
-  @Matches(DATE, { message: 'applicationDeadline must be a date YYYY-MM-DD' })
+  @IsCalendarDate()
   applicationDeadline!: string;
 
   @ApiProperty({ example: '2026-01-01' })
-  @Matches(DATE, { message: 'startDate must be a date YYYY-MM-DD' })
+  @IsCalendarDate()
   startDate!: string;
 
   @ApiProperty({ example: ['CN'] })

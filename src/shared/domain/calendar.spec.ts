@@ -1,5 +1,6 @@
 import {
   addDays,
+  assertCalendarDates,
   addMonths,
   daysBetween,
   daysSpanned,
@@ -41,5 +42,22 @@ describe('calendar', () => {
   it('knows real time zones only', () => {
     expect(isTimeZone('Asia/Shanghai')).toBe(true);
     expect(isTimeZone('Mars/Olympus')).toBe(false);
+  });
+});
+
+describe('impossible dates', () => {
+  it.each(['2026-11-99', '2026-02-30', '2026-11-31', '2099-99-99', '2025-02-29'])(
+    '%s is refused before any arithmetic rolls it over',
+    (date) => {
+      expect(isCalendarDate(date)).toBe(false);
+      expect(() => addDays(date, 1)).toThrow(RangeError);
+      expect(() => assertCalendarDates({ endedOn: date })).toThrow(
+        expect.objectContaining({ code: 'INVALID_DATE', kind: 'invalid' }),
+      );
+    },
+  );
+
+  it('accepts real dates, leap days included, and null for an absent one', () => {
+    expect(() => assertCalendarDates({ occurredOn: '2028-02-29', endedOn: null })).not.toThrow();
   });
 });

@@ -3,6 +3,8 @@
  * date of an instant in a time zone. Pure functions; the clock is always an argument.
  */
 
+import { invalid } from './domain-error';
+
 /** A calendar date, `YYYY-MM-DD`. */
 export type CalendarDate = string;
 
@@ -17,9 +19,26 @@ export function isCalendarDate(value: string): boolean {
   return date.toISOString().slice(0, 10) === value;
 }
 
+/**
+ * Refuses any of `dates` (named by field) that is not a real calendar date, so an impossible
+ * date never reaches the arithmetic below, which would roll it over (2026-11-99 → 2027-02-07).
+ */
+export function assertCalendarDates(dates: Readonly<Record<string, string | null>>): void {
+  for (const [field, value] of Object.entries(dates)) {
+    if (value !== null && !isCalendarDate(value))
+      throw invalid(
+        'INVALID_DATE',
+        `${field} must be a real calendar date YYYY-MM-DD, not ${value}.`,
+        {
+          field,
+        },
+      );
+  }
+}
+
 function toUtc(date: CalendarDate): number {
-  const match = DATE.exec(date);
-  if (!match) throw new RangeError(`not a YYYY-MM-DD date: ${date}`);
+  if (!isCalendarDate(date)) throw new RangeError(`not a real YYYY-MM-DD date: ${date}`);
+  const match = DATE.exec(date)!;
   return Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]));
 }
 
