@@ -7,17 +7,24 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsInt, IsOptional, Max, MaxLength, Min } from 'class-validator';
 import { Roles } from '../auth/auth.guard';
 import type { EventStore } from '../event-sourcing';
 import { ProblemDocumentDto } from '../http/openapi';
-import { PROJECTIONS, READ_MODEL_STORE } from '../projections/projections.module';
-import type { ReadModelStore } from '../projections/read-model-store';
+import { IsText } from '../http/validators';
+import { ReadQueryDto } from '../participants/queries/participant-queries.controller';
+import { PROJECTIONS, READ_MODEL_STORE, ReadYourWrites } from '../projections/projections.module';
+import {
+  InvalidCursorError,
+  decodeCursor,
+  encodeCursor,
+  type ReadModelStore,
+} from '../projections/read-model-store';
 import { Clock } from '../shared/clock';
 import { EVENT_STORE } from '../stores/event-store.module';
 import { runVerification } from './verification';
 
-export class StreamPageQueryDto {
+export class StreamPageQueryDto extends ReadQueryDto {
   @ApiPropertyOptional({ default: 0, description: 'first revision to return' })
   @IsOptional()
   @Type(() => Number)
@@ -32,9 +39,15 @@ export class StreamPageQueryDto {
   @Min(1)
   @Max(5000)
   limit?: number;
+
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page (instead of FROM)' })
+  @IsOptional()
+  @IsText()
+  @MaxLength(200)
+  cursor?: string;
 }
 
-export class LogPageQueryDto {
+export class LogPageQueryDto extends ReadQueryDto {
   @ApiPropertyOptional({ default: 1, description: 'first global position to return' })
   @IsOptional()
   @Type(() => Number)
@@ -49,6 +62,12 @@ export class LogPageQueryDto {
   @Min(1)
   @Max(1000)
   limit?: number;
+
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page (instead of FROM)' })
+  @IsOptional()
+  @IsText()
+  @MaxLength(200)
+  cursor?: string;
 }
 
 /** The raw record for auditors: streams and the log as stored, with hashes; verification. */
@@ -61,6 +80,7 @@ export class AuditController {
     @Inject(EVENT_STORE) private readonly events: EventStore,
     @Inject(READ_MODEL_STORE) private readonly readModels: ReadModelStore,
     @Inject(Clock) private readonly clock: Clock,
+    @Inject(ReadYourWrites) private readonly readYourWrites: ReadYourWrites,
   ) {}
 
   @Get('streams/:streamName')
@@ -70,27 +90,35 @@ export class AuditController {
   })
   @ApiResponse({ status: 404, type: ProblemDocumentDto, description: 'no such stream' })
   async stream(@Param('streamName') streamName: string, @Query() query: StreamPageQueryDto) {
+    await this.readYourWrites.logHolds(query.minPosition);
     const limit = query.limit ?? 1000;
     const events = await this.events.readStream(streamName, {
-      fromRevision: query.fromRevision ?? 0,
+      fromRevision:
+        query.cursor !== undefined ? positionIn(query.cursor) : (query.fromRevision ?? 0),
       maxCount: limit + 1,
     });
     const page = events.slice(0, limit);
+    const next = events.length > limit ? page[page.length - 1]!.revision + 1 : null;
     return {
       streamName,
       events: page,
-      nextRevision: events.length > limit ? page[page.length - 1]!.revision + 1 : null,
+      nextRevision: next,
+      nextCursor: next === null ? null : encodeCursor(next, ''),
     };
   }
 
   @Get('events')
   @ApiOperation({ summary: 'The global log in position order, with hashes (paged by position)' })
   async log(@Query() query: LogPageQueryDto) {
+    await this.readYourWrites.logHolds(query.minPosition);
     const limit = query.limit ?? 100;
-    const items = await this.events.readAll((query.fromPosition ?? 1) - 1, limit);
+    const from = query.cursor !== undefined ? positionIn(query.cursor) : (query.fromPosition ?? 1);
+    const items = await this.events.readAll(from - 1, limit);
+    const next = items.length === limit ? items[items.length - 1]!.position + 1 : null;
     return {
       items,
-      nextPosition: items.length === limit ? items[items.length - 1]!.position + 1 : null,
+      nextPosition: next,
+      nextCursor: next === null ? null : encodeCursor(next, ''),
     };
   }
 
@@ -105,4 +133,12 @@ export class AuditController {
       now: () => this.clock.now(),
     });
   }
+}
+
+// The audit lists page by revision or position; their cursor carries the next one.
+function positionIn(cursor: string): number {
+  const [value, key] = decodeCursor(cursor);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0 || key !== '')
+    throw new InvalidCursorError();
+  return value;
 }

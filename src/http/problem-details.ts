@@ -9,6 +9,7 @@ import type { ValidationError } from 'class-validator';
 import type { FastifyReply } from 'fastify';
 import { InvalidTokenError } from '../auth/tokens';
 import { EventStoreError } from '../event-sourcing';
+import { InvalidCursorError } from '../projections/read-model-store';
 import { DomainError } from '../shared/domain/domain-error';
 
 /** One bad field of a request. */
@@ -137,6 +138,9 @@ export function toProblem(exception: unknown): {
       }),
       headers: {},
     };
+  }
+  if (exception instanceof InvalidCursorError) {
+    return { document: problem(400, 'INVALID_CURSOR', exception.message), headers: {} };
   }
   if (exception instanceof InvalidTokenError) {
     return {

@@ -107,13 +107,33 @@ export function encodeCursor(value: string | number | null, key: string): string
   return Buffer.from(JSON.stringify([value, key]), 'utf8').toString('base64url');
 }
 
-export function decodeCursor(cursor: string): [string | number | null, string] | undefined {
-  try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(parsed) && parsed.length === 2 && typeof parsed[1] === 'string')
-      return parsed as [string | number | null, string];
-  } catch {
-    return undefined;
+/** A cursor this API never issued: answered 400 `INVALID_CURSOR` at the edge. */
+export class InvalidCursorError extends Error {
+  constructor() {
+    super('cursor must be a nextCursor this API gave; start again without one.');
   }
-  return undefined;
+}
+
+/**
+ * The inverse of `encodeCursor`, and only of it: anything else (other JSON, other types, another
+ * spelling of the same bytes) is an `InvalidCursorError`, never a query with odd parameters.
+ */
+export function decodeCursor(cursor: string): [string | number | null, string] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw new InvalidCursorError();
+  }
+  if (
+    Array.isArray(parsed) &&
+    parsed.length === 2 &&
+    typeof parsed[1] === 'string' &&
+    (parsed[0] === null ||
+      typeof parsed[0] === 'string' ||
+      (typeof parsed[0] === 'number' && Number.isFinite(parsed[0]))) &&
+    encodeCursor(parsed[0] as string | number | null, parsed[1]) === cursor
+  )
+    return parsed as [string | number | null, string];
+  throw new InvalidCursorError();
 }

@@ -15,12 +15,16 @@ import { ProblemDocumentDto } from '../../http/openapi';
 import {
   PageQueryDto,
   ReadQueryDto,
-  listPage,
 } from '../../participants/queries/participant-queries.controller';
 import type { ProgressSummary } from '../../participants/queries/progress.projection';
 import { viewOf, type ProgressView } from '../../participants/queries/progress.view';
 import { READ_MODEL_STORE, ReadYourWrites } from '../../projections/projections.module';
-import type { ReadModelStore } from '../../projections/read-model-store';
+import {
+  InvalidCursorError,
+  decodeCursor,
+  encodeCursor,
+  type ReadModelStore,
+} from '../../projections/read-model-store';
 import { Clock } from '../../shared/clock';
 import { localDate } from '../../shared/domain/calendar';
 import { PILLARS } from '../domain/programme';
@@ -83,9 +87,14 @@ export class ProgrammeQueriesController {
 
   @Get()
   @ApiOperation({ summary: 'Every programme and its rules (any role)' })
-  async list(@Query() query: ReadQueryDto) {
+  async list(@Query() query: PageQueryDto) {
     await this.readYourWrites.reach(query.minPosition);
-    return { items: await this.readModels.all('programmes', {}), nextCursor: null };
+    return this.readModels.list('programmes', {
+      where: {},
+      orderBy: 'key',
+      limit: query.limit ?? 50,
+      ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
+    });
   }
 
   @Get(':programmeId')
@@ -109,7 +118,7 @@ export class ProgrammeQueriesController {
     await this.readYourWrites.reach(query.minPosition);
     await this.programme(programmeId);
     const society = scopedSociety(principal, query.society);
-    const page = await listPage(this.readModels, 'applications', {
+    const page = await this.readModels.list('applications', {
       where: {
         programmeId,
         ...(society ? { societyCode: society } : {}),
@@ -140,19 +149,16 @@ export class ProgrammeQueriesController {
       .map(({ summary, view }) => ({ ...view, fullName: summary.fullName }))
       .filter((view) => !query.pace || view.pace === query.pace)
       .sort((a, b) => a.participantId.localeCompare(b.participantId));
-    const start = query.cursor
-      ? views.findIndex(
-          (view) => view.participantId > Buffer.from(query.cursor!, 'base64url').toString('utf8'),
-        )
-      : 0;
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    if (after && after[0] !== null) throw new InvalidCursorError();
+    const start = after ? views.findIndex((view) => view.participantId > after[1]) : 0;
     const limit = query.limit ?? 50;
     const items = start < 0 ? [] : views.slice(start, start + limit);
     const last = items[items.length - 1];
     const more = start >= 0 && start + limit < views.length;
     return {
       items,
-      nextCursor:
-        more && last ? Buffer.from(last.participantId, 'utf8').toString('base64url') : null,
+      nextCursor: more && last ? encodeCursor(null, last.participantId) : null,
     };
   }
 

@@ -236,7 +236,6 @@ export class SqliteReadModelStore implements ReadModelStore {
     const order = query.orderBy === 'key' ? 'key' : field(query.orderBy);
     const direction = query.descending ? 'DESC' : 'ASC';
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
-    if (query.cursor !== undefined && !after) throw new Error('invalid cursor');
     if (after) {
       clauses.push(`(${order}, key) ${query.descending ? '<' : '>'} (?, ?)`);
       params.push(after[0], after[1]);
