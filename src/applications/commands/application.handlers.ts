@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { type EventStore, handleCommand, timeOrderedUuid } from '../../event-sourcing';
+import { type EventStore, handleCommand } from '../../event-sourcing';
 import { EVENT_STORE } from '../../stores/event-store.module';
 import { type CommandContext, eventMetadata, loadState } from '../../shared/command-context';
 import { participantDecider, participantStream } from '../../participants/domain/participant';
@@ -18,8 +18,22 @@ import {
 
 /** The participant id of an enrolled application: derived, so a second enrolment meets the first. */
 export function participantIdFor(applicationId: string): string {
-  const hex = createHash('sha256').update(`participant:${applicationId}`).digest('hex');
+  return derivedUuid(`participant:${applicationId}`);
+}
+
+// A name-based UUID (version 5 layout over SHA-256): the same name always gives the same id.
+function derivedUuid(name: string): string {
+  const hex = createHash('sha256').update(name).digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/**
+ * The application id of a student's application to a programme: derived from both, so the
+ * stream itself enforces "one application per student per programme" (a second submission,
+ * however concurrent, meets the first on its expected revision).
+ */
+export function applicationIdFor(programmeId: string, applicantSub: string): string {
+  return derivedUuid(`application:${programmeId}:${applicantSub}`);
 }
 
 export class SubmitApplicationCommand extends Command<
@@ -40,7 +54,7 @@ export class SubmitApplicationHandler implements ICommandHandler<SubmitApplicati
 
   async execute({ programmeId, form, context }: SubmitApplicationCommand) {
     const programme = await loadProgramme(this.store, programmeId);
-    const applicationId = timeOrderedUuid(context.now.getTime());
+    const applicationId = applicationIdFor(programmeId, context.principal.sub);
     const result = await handleCommand(
       this.store,
       applicationStream(applicationId),

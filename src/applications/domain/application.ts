@@ -1,5 +1,5 @@
 import type { DomainEvent } from '../../event-sourcing';
-import { localDate, type CalendarDate } from '../../shared/domain/calendar';
+import { assertCalendarDates, localDate, type CalendarDate } from '../../shared/domain/calendar';
 import { conflict, ruleViolation } from '../../shared/domain/domain-error';
 import type { ProgrammeRules } from '../../programmes/domain/programme';
 import { evaluateEligibility, type ApplicantFacts, type Eligibility } from './eligibility';
@@ -53,12 +53,15 @@ export const applicationDecider = {
   decide: (command: ApplicationCommand, state: ApplicationState): ApplicationEvent[] => {
     switch (command.type) {
       case 'SubmitApplication': {
+        // A student holds one application per programme (its id is derived from both).
         if (state)
           throw conflict(
             'APPLICATION_EXISTS',
-            `Application ${command.applicationId} was already submitted.`,
+            `You have applied to ${state.programmeId} already, with application ${state.applicationId}; one application per programme.`,
+            { applicationId: state.applicationId },
           );
         const { programme, form, submittedAt } = command;
+        assertCalendarDates({ expectedGraduationDate: form.expectedGraduationDate });
         const submittedOn = localDate(submittedAt, programme.timeZone);
         // Late or misdirected applications are refused outright (DOMAIN.md: "accepted only
         // before the deadline and only for a participating society"); every other failing

@@ -28,7 +28,8 @@ describe('programme', () => {
   it.each([
     [{ timeZone: 'Mars/Olympus' }, 'UNKNOWN_TIME_ZONE'],
     [{ startDate: '2026-02-30' }, 'INVALID_DATE'],
-    [{ applicationDeadline: '2026-01-01' }, 'DEADLINE_AFTER_START'],
+    [{ applicationDeadline: '2028-01-01' }, 'DEADLINE_AFTER_WINDOW'],
+    [{ applicationDeadline: '2030-05-05' }, 'DEADLINE_AFTER_WINDOW'],
     [
       {
         societies: [
@@ -43,6 +44,15 @@ describe('programme', () => {
       .given([])
       .when({ type: 'DefineProgramme', rules: { ...DTDP_2025, ...change } })
       .thenFails(code, 'invalid');
+  });
+
+  it('given rolling admission (deadline after the start, before the window ends), then it is defined', () => {
+    for (const applicationDeadline of ['2026-01-01', '2026-06-30', '2027-12-31']) {
+      spec
+        .given([])
+        .when({ type: 'DefineProgramme', rules: { ...DTDP_2025, applicationDeadline } })
+        .then([{ type: 'ProgrammeDefined', data: { ...DTDP_2025, applicationDeadline } }]);
+    }
   });
 
   it('runs the window for durationMonths from the start date', () => {

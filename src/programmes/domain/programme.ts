@@ -152,8 +152,15 @@ function assertCoherent(rules: ProgrammeRules): void {
     if (!isCalendarDate(rules[field]))
       throw invalid('INVALID_DATE', `${field} must be a real date in YYYY-MM-DD form.`);
   }
-  if (rules.applicationDeadline >= rules.startDate) {
-    throw invalid('DEADLINE_AFTER_START', 'applicationDeadline must fall before startDate.');
+  // Rolling admission is allowed: applications may stay open after the first participants
+  // start. A deadline at or after the end of the window that opens on startDate could admit
+  // nobody who still has time to take part, so that is the one ordering refused.
+  const end = windowEnd(rules, rules.startDate);
+  if (rules.applicationDeadline >= end) {
+    throw invalid(
+      'DEADLINE_AFTER_WINDOW',
+      `applicationDeadline must fall before the end of the programme window (${end}: startDate plus durationMonths).`,
+    );
   }
   const codes = rules.societies.map((society) => society.code);
   if (new Set(codes).size !== codes.length)
