@@ -203,7 +203,7 @@ describe.each<StoreKind>(['sqlite', 'postgres'])('commands over HTTP (%s)', (kin
       t.clock.set('2025-11-18T00:00:00+08:00');
       const late = await post(
         `/v1/programmes/${P}/applications`,
-        await t.auth('applicant'),
+        await t.auth('applicant', { sub: 'student-late' }),
         eligibleForm,
       );
       expect(late.statusCode).toBe(422);
