@@ -112,7 +112,7 @@ export class ProgrammeQueriesController {
     const page = await listPage(this.readModels, 'applications', {
       where: {
         programmeId,
-        ...(society ? { societyCode: society } : {}),
+        ...societyFilter(society),
         ...(query.status ? { status: query.status } : {}),
       },
       orderBy: 'submittedAt',
@@ -166,8 +166,7 @@ export class ProgrammeQueriesController {
   ) {
     await this.readYourWrites.reach(query.minPosition);
     const programme = await this.programme(programmeId);
-    const society =
-      principal.role === 'society_staff' ? scopedSociety(principal, query.society) : query.society;
+    const society = scopedSociety(principal, query.society);
     // Same read models at the same checkpoints, same quarter-hour: same answer.
     const [applied, progressed] = await Promise.all([
       this.readModels.activeGeneration('applications'),
@@ -189,7 +188,7 @@ export class ProgrammeQueriesController {
     const programmeId = programme.programmeId;
     const applications = (await this.readModels.indexes('applications', {
       programmeId,
-      ...(society ? { societyCode: society } : {}),
+      ...societyFilter(society),
     })) as unknown as Array<{ status: ApplicationDoc['status']; eligible: number }>;
     const progress = await this.progressOf(programmeId, society);
     const count = (statuses: readonly string[]) =>
@@ -207,7 +206,7 @@ export class ProgrammeQueriesController {
       eligible: applications.filter((doc) => doc.eligible === 1).length,
       recommended: count(['recommended', 'matched', 'not_selected', 'enrolled']),
       recommendationQuota:
-        programme.recommendationQuota * (society ? 1 : programme.societies.length),
+        programme.recommendationQuota * (society !== undefined ? 1 : programme.societies.length),
       matched: count(['matched', 'enrolled']),
       enrolled: progress.length,
       active: progress.filter(({ view }) => view.status === 'active').length,
@@ -235,7 +234,7 @@ export class ProgrammeQueriesController {
   ): Promise<Array<{ summary: ProgressSummary; view: ProgressView }>> {
     const summaries = (await this.readModels.indexes('progress', {
       programmeId,
-      ...(society ? { societyCode: society } : {}),
+      ...societyFilter(society),
     })) as unknown as ProgressSummary[];
     const now = this.clock.now();
     return summaries.map((summary) => ({
@@ -245,15 +244,24 @@ export class ProgrammeQueriesController {
   }
 }
 
-// Staff see their own society only: asking for another is refused rather than answered empty.
+/**
+ * The society a list or aggregate covers: staff always their own (asking for another is refused
+ * rather than answered empty), everyone else the one asked for, or all when none is. Callers
+ * test the result with `!== undefined`, never for truthiness, so no value can widen the scope.
+ */
 function scopedSociety(principal: Principal, requested: string | undefined): string | undefined {
   if (principal.role !== 'society_staff') return requested;
-  if (requested && requested !== principal.society) {
+  if (requested !== undefined && requested !== principal.society) {
     throw new ApiProblem(
       403,
       'FORBIDDEN',
       `Staff of ${principal.society} see their own society only.`,
     );
   }
-  return principal.society ?? undefined;
+  return principal.society;
+}
+
+/** The read-model filter for a society scope: all societies only when there is none. */
+function societyFilter(society: string | undefined): { societyCode?: string } {
+  return society !== undefined ? { societyCode: society } : {};
 }
