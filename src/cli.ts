@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ROLES, type Role } from './auth/principal';
 import { loadOrCreateSecret, mintToken } from './auth/tokens';
+import { durationSeconds } from './shared/duration';
 import { ConfigError, loadConfig, type AppConfig } from './config/app-config';
 import { DTDP_2025 } from './programmes/domain/programme';
 import { seedProgrammes } from './programmes/programme-seed';
@@ -50,15 +51,14 @@ program
   .option('--sub <id>', 'subject; defaults to a name derived from the role')
   .option(
     '--ttl <duration>',
-    'lifetime such as 8h, 30m, 7d',
+    'lifetime such as 8h, 30m, 7d; at most AUTH_MAX_TTL (12h unless set); 8h by default',
     (value) => {
-      if (!/^\d+\s*(s|m|h|d|w)$/.test(value))
+      if (durationSeconds(value) === undefined)
         throw new InvalidArgumentError('use a number and a unit: 30m, 8h, 7d');
       return value;
     },
-    '8h',
   )
-  .action(async (options: { role: Role; society?: string; sub?: string; ttl: string }) => {
+  .action(async (options: { role: Role; society?: string; sub?: string; ttl?: string }) => {
     const settings = config();
     if (settings.AUTH_JWKS_URL) {
       process.stderr.write(
@@ -73,10 +73,11 @@ program
       {
         role: options.role,
         sub,
-        ttl: options.ttl,
-        ...(options.society ? { society: options.society } : {}),
+        ...(options.ttl !== undefined ? { ttl: options.ttl } : {}),
+        ...(options.society !== undefined ? { society: options.society } : {}),
       },
       secret,
+      settings.AUTH_MAX_TTL,
     ).catch((error: Error) => {
       process.stderr.write(`${error.message}\n`);
       process.exit(1);

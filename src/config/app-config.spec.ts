@@ -9,6 +9,10 @@ describe('loadConfig', () => {
       EVENT_STORE: 'sqlite',
       READ_MODEL_STORE: 'sqlite',
       SQLITE_SYNCHRONOUS: 'NORMAL',
+      AUTH_MAX_TTL: '12h',
+      AUTH_ROLE_CLAIM: 'role',
+      AUTH_SOCIETY_CLAIM: 'society',
+      DASHBOARD_MIN_GROUP: 5,
     });
     expect(config.dataDir).toBe(`${process.cwd()}/data`);
   });
@@ -21,6 +25,37 @@ describe('loadConfig', () => {
     });
     expect(config.PORT).toBe(8080);
     expect(config.EVENT_STORE).toBe('postgres');
+  });
+
+  it('given an identity provider with its issuer, audience and claim names, then it keeps them', () => {
+    const config = loadConfig({
+      AUTH_JWKS_URL: 'https://id.example.org/.well-known/jwks.json',
+      AUTH_ISSUER: 'https://id.example.org/',
+      AUTH_AUDIENCE: 'participant-progress',
+      AUTH_ROLE_CLAIM: 'https://cast.example.org/role',
+      AUTH_SOCIETY_CLAIM: 'cast_society',
+      AUTH_MAX_TTL: '30m',
+      DASHBOARD_MIN_GROUP: '10',
+    });
+    expect(config).toMatchObject({
+      AUTH_ISSUER: 'https://id.example.org/',
+      AUTH_AUDIENCE: 'participant-progress',
+      AUTH_ROLE_CLAIM: 'https://cast.example.org/role',
+      AUTH_SOCIETY_CLAIM: 'cast_society',
+      AUTH_MAX_TTL: '30m',
+      DASHBOARD_MIN_GROUP: 10,
+    });
+  });
+
+  it.each([
+    'http://localhost:8080/jwks',
+    'http://127.0.0.1/jwks',
+    'http://127.3.4.5:9000/jwks',
+    'http://[::1]:8080/jwks',
+  ])('accepts plain http for a JWKS on this machine only: %s', (url) => {
+    expect(
+      loadConfig({ AUTH_JWKS_URL: url, AUTH_ISSUER: 'i', AUTH_AUDIENCE: 'a' }).AUTH_JWKS_URL,
+    ).toBe(url);
   });
 
   it.each([
@@ -38,6 +73,38 @@ describe('loadConfig', () => {
     [{ EVENT_STORE: 'eventstoredb' }, 'EVENTSTORE_CONNECTION_STRING must be set'],
     [{ SQLITE_SYNCHRONOUS: 'OFF' }, 'SQLITE_SYNCHRONOUS must be NORMAL or FULL'],
     [{ AUTH_JWT_SECRET: 'short' }, 'AUTH_JWT_SECRET must be at least 32 characters.'],
+    [
+      { AUTH_JWKS_URL: 'https://id.example.org/jwks', AUTH_AUDIENCE: 'progress' },
+      'AUTH_ISSUER must be set',
+    ],
+    [
+      { AUTH_JWKS_URL: 'https://id.example.org/jwks', AUTH_ISSUER: 'https://id.example.org/' },
+      'AUTH_AUDIENCE must be set',
+    ],
+    [
+      { AUTH_JWKS_URL: 'http://id.example.org/jwks', AUTH_ISSUER: 'i', AUTH_AUDIENCE: 'a' },
+      'AUTH_JWKS_URL must be an https:// URL',
+    ],
+    [
+      { AUTH_JWKS_URL: 'http://10.0.0.5/jwks', AUTH_ISSUER: 'i', AUTH_AUDIENCE: 'a' },
+      'AUTH_JWKS_URL must be an https:// URL',
+    ],
+    [
+      { AUTH_JWKS_URL: 'http://localhost.example.org/jwks', AUTH_ISSUER: 'i', AUTH_AUDIENCE: 'a' },
+      'AUTH_JWKS_URL must be an https:// URL',
+    ],
+    [
+      { AUTH_JWKS_URL: 'ftp://id.example.org/jwks', AUTH_ISSUER: 'i', AUTH_AUDIENCE: 'a' },
+      'AUTH_JWKS_URL must be an https:// URL',
+    ],
+    [{ AUTH_JWKS_URL: 'not a url', AUTH_ISSUER: 'i', AUTH_AUDIENCE: 'a' }, 'AUTH_JWKS_URL must be'],
+    [{ AUTH_MAX_TTL: '12' }, 'AUTH_MAX_TTL must be a lifetime such as 12h'],
+    [{ AUTH_MAX_TTL: '0h' }, 'AUTH_MAX_TTL must be a lifetime such as 12h'],
+    [{ AUTH_ROLE_CLAIM: 'my role' }, 'AUTH_ROLE_CLAIM must be a claim name'],
+    [{ AUTH_SOCIETY_CLAIM: ' ' }, 'AUTH_SOCIETY_CLAIM must be a claim name'],
+    [{ DASHBOARD_MIN_GROUP: '0' }, 'DASHBOARD_MIN_GROUP must be a whole number of at least 1'],
+    [{ DASHBOARD_MIN_GROUP: '2.5' }, 'DASHBOARD_MIN_GROUP must be a whole number of at least 1'],
+    [{ DASHBOARD_MIN_GROUP: 'five' }, 'DASHBOARD_MIN_GROUP must be a whole number of at least 1'],
   ])('given %j, then start-up stops with one line naming it', (env, message) => {
     let error: unknown;
     try {

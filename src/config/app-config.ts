@@ -5,12 +5,13 @@ import {
   IsInt,
   IsOptional,
   IsString,
-  IsUrl,
   Matches,
   Max,
   Min,
   MinLength,
+  ValidateBy,
   ValidateIf,
+  type ValidationOptions,
   validateSync,
 } from 'class-validator';
 
@@ -86,20 +87,64 @@ export class AppConfig {
   @MinLength(32, { message: 'AUTH_JWT_SECRET must be at least 32 characters' })
   readonly AUTH_JWT_SECRET?: string;
 
-  /** JWKS of an OpenID Connect provider whose tokens are accepted instead. */
+  /**
+   * The longest lifetime of a locally minted token: `token --ttl` refuses more, and the service
+   * refuses a local token whose exp is further than this from its iat.
+   */
+  @Matches(/^[1-9]\d*[smhdw]$/, {
+    message:
+      'AUTH_MAX_TTL must be a lifetime such as 12h, 30m or 7d (a whole number and s, m, h, d or w)',
+  })
+  readonly AUTH_MAX_TTL: string = '12h';
+
+  /**
+   * JWKS of an OpenID Connect provider whose tokens are accepted instead. Its keys decide who
+   * may do anything, so they are fetched over TLS; plain http only reaches this machine.
+   */
   @IsOptional()
-  @IsUrl({ require_tld: false }, { message: 'AUTH_JWKS_URL must be an http(s) URL' })
+  @IsJwksUrl({
+    message:
+      'AUTH_JWKS_URL must be an https:// URL (http:// only for localhost, 127.0.0.0/8 or [::1])',
+  })
   readonly AUTH_JWKS_URL?: string;
 
-  /** Expected `iss` of provider tokens. */
-  @IsOptional()
-  @IsString()
+  /** Expected `iss` of provider tokens; required with AUTH_JWKS_URL. */
+  @ValidateIf(
+    (config: AppConfig) => config.AUTH_JWKS_URL !== undefined || config.AUTH_ISSUER !== undefined,
+  )
+  @IsString({
+    message:
+      "AUTH_ISSUER must be set to the provider's issuer (the iss of its tokens) when AUTH_JWKS_URL is set",
+  })
   readonly AUTH_ISSUER?: string;
 
-  /** Expected `aud` of provider tokens. */
-  @IsOptional()
-  @IsString()
+  /** Expected `aud` of provider tokens; required with AUTH_JWKS_URL. */
+  @ValidateIf(
+    (config: AppConfig) => config.AUTH_JWKS_URL !== undefined || config.AUTH_AUDIENCE !== undefined,
+  )
+  @IsString({
+    message:
+      'AUTH_AUDIENCE must be set to the audience the provider puts in tokens for this service when AUTH_JWKS_URL is set',
+  })
   readonly AUTH_AUDIENCE?: string;
+
+  /** The provider token claim that carries the API role. */
+  @Matches(/^\S+$/, { message: 'AUTH_ROLE_CLAIM must be a claim name without spaces, e.g. role' })
+  readonly AUTH_ROLE_CLAIM: string = 'role';
+
+  /** The provider token claim that carries the society code of society_staff. */
+  @Matches(/^\S+$/, {
+    message: 'AUTH_SOCIETY_CLAIM must be a claim name without spaces, e.g. society',
+  })
+  readonly AUTH_SOCIETY_CLAIM: string = 'society';
+
+  /**
+   * The smallest group of people the `dashboard` role sees a figure about (API.md, "Privacy"):
+   * smaller counts and their hours are shown as null.
+   */
+  @IsInt({ message: 'DASHBOARD_MIN_GROUP must be a whole number of at least 1' })
+  @Min(1, { message: 'DASHBOARD_MIN_GROUP must be a whole number of at least 1' })
+  readonly DASHBOARD_MIN_GROUP: number = 5;
 
   /** DATA_DIR as an absolute path. */
   get dataDir(): string {
@@ -107,10 +152,36 @@ export class AppConfig {
   }
 }
 
+/**
+ * An https URL, or an http one whose host is this machine (localhost, 127.0.0.0/8, [::1]): a key
+ * set fetched in the clear from elsewhere could be swapped on the way, and with it every identity.
+ */
+function IsJwksUrl(options: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isJwksUrl',
+      validator: {
+        validate(value: unknown): boolean {
+          if (typeof value !== 'string' || !URL.canParse(value)) return false;
+          const url = new URL(value);
+          if (url.protocol === 'https:') return true;
+          return (
+            url.protocol === 'http:' &&
+            (url.hostname === 'localhost' ||
+              url.hostname === '[::1]' ||
+              /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(url.hostname))
+          );
+        },
+      },
+    },
+    options,
+  );
+}
+
 /** A setting that is missing or wrong; `message` is the one line to print. */
 export class ConfigError extends Error {}
 
-const NUMERIC = new Set<keyof AppConfig>(['PORT']);
+const NUMERIC = new Set<keyof AppConfig>(['PORT', 'DASHBOARD_MIN_GROUP']);
 
 /** Reads and validates the settings; throws `ConfigError` naming the first bad one. */
 export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
@@ -130,6 +201,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     'AUTH_JWKS_URL',
     'AUTH_ISSUER',
     'AUTH_AUDIENCE',
+    'AUTH_MAX_TTL',
+    'AUTH_ROLE_CLAIM',
+    'AUTH_SOCIETY_CLAIM',
+    'DASHBOARD_MIN_GROUP',
   ] as const) {
     const value = env[key];
     if (value === undefined || value === '') continue;

@@ -68,7 +68,9 @@ function card(label, value) {
   const div = document.createElement('div');
   div.className = 'card';
   const b = document.createElement('b');
-  b.textContent = String(value);
+  // null is a figure about too few people for this token to see (DASHBOARD_MIN_GROUP).
+  b.textContent = value === null ? '–' : String(value);
+  if (value === null) div.title = 'Hidden: about fewer people than the minimum group';
   div.append(b, document.createTextNode(label));
   return div;
 }
@@ -86,7 +88,9 @@ async function show() {
       (society ? '?society=' + encodeURIComponent(society) : '');
     const data = await api(path);
     const cards = labels.map(([key, label]) => card(label, data[key]));
-    for (const [pillar, hours] of Object.entries(data.verifiedHours)) cards.push(card('Verified hours: ' + pillar, hours));
+    for (const [pillar, hours] of Object.entries(data.verifiedHours)) {
+      if (pillar !== 'suppressed') cards.push(card('Verified hours: ' + pillar, hours));
+    }
     $('cards').replaceChildren(...cards);
     $('status').className = '';
     $('status').textContent = (data.society ? 'Society ' + data.society : 'All societies') + ' · updated ' + new Date().toLocaleTimeString();

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CommandBus } from '@nestjs/cqrs';
-import type { Role } from '../auth/principal';
+import { principalOf, type Role } from '../auth/principal';
 import { commandContext, type CommandContext } from '../shared/command-context';
 import {
   DecideSelectionCommand,
@@ -116,7 +116,7 @@ export async function seedDemoCohort(
   let count = 0;
   const as = (role: Role, sub: string, at: string, society: string | null = null): CommandContext =>
     commandContext(
-      { sub, role, society },
+      principalOf(role, sub, society),
       `demo-${createHash('sha1').update(`${sub}${at}`).digest('hex').slice(0, 12)}`,
       new Date(at),
     );

@@ -47,6 +47,10 @@ describe('CLI', () => {
     await expect(cli(dataDir, 'token', '--role', 'society_staff')).rejects.toMatchObject({
       stderr: expect.stringContaining('--society'),
     });
+    await expect(cli(dataDir, 'token', '--role', 'auditor', '--ttl', '13h')).rejects.toMatchObject({
+      stderr:
+        '--ttl 13h is longer than AUTH_MAX_TTL (12h): ask for 12h or less, or raise AUTH_MAX_TTL.\n',
+    });
   }, 60_000);
 
   it('seed --demo: defines the programme and a demo cohort through the real commands, once', async () => {

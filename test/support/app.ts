@@ -12,7 +12,8 @@ import { FixedClock } from '../../src/shared/clock';
 import { EVENT_STORE } from '../../src/stores/event-store.module';
 import { freshSchemaUrl } from './postgres';
 
-const SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
+/** The local token secret every test app runs with, to sign tokens with hand-picked claims. */
+export const SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
 
 /** The real app over a real store, driven through Fastify's inject (no sockets). */
 export type TestApp = {

@@ -8,6 +8,7 @@ import {
 } from '@nestjs/swagger';
 import { IsIn, IsOptional, Matches } from 'class-validator';
 import { CurrentPrincipal, Roles } from '../../auth/auth.guard';
+import { AppConfig } from '../../config/app-config';
 import type { Principal } from '../../auth/principal';
 import type { ApplicationDoc } from '../../applications/queries/applications.projection';
 import { ApiProblem } from '../../http/problem-details';
@@ -83,6 +84,7 @@ export class ProgrammeQueriesController {
     @Inject(ReadYourWrites) private readonly readYourWrites: ReadYourWrites,
     @Inject(Clock) private readonly clock: Clock,
     @Inject(DashboardCache) private readonly dashboards: DashboardCache,
+    @Inject(AppConfig) private readonly config: AppConfig,
   ) {}
 
   @Get()
@@ -121,7 +123,7 @@ export class ProgrammeQueriesController {
     const page = await this.readModels.list('applications', {
       where: {
         programmeId,
-        ...(society ? { societyCode: society } : {}),
+        ...societyFilter(society),
         ...(query.status ? { status: query.status } : {}),
       },
       orderBy: 'submittedAt',
@@ -172,9 +174,14 @@ export class ProgrammeQueriesController {
   ) {
     await this.readYourWrites.reach(query.minPosition);
     const programme = await this.programme(programmeId);
-    const society =
-      principal.role === 'society_staff' ? scopedSociety(principal, query.society) : query.society;
-    // Same read models at the same checkpoints, same quarter-hour: same answer.
+    const society = scopedSociety(principal, query.society);
+    // Only the dashboard role (wall screens, the widest audience) gets small cells suppressed;
+    // staff and admins, who may see the people themselves, get exact figures. A minimum group
+    // of 1 suppresses nothing.
+    const minGroup = principal.role === 'dashboard' ? this.config.DASHBOARD_MIN_GROUP : 1;
+    // Same read models at the same checkpoints, same quarter-hour, same suppression: same
+    // answer. The minimum group is part of the key, so an exact answer computed for staff is
+    // never served to the dashboard role.
     const [applied, progressed] = await Promise.all([
       this.readModels.activeGeneration('applications'),
       this.readModels.activeGeneration('progress'),
@@ -182,22 +189,35 @@ export class ProgrammeQueriesController {
     const key = JSON.stringify([
       programmeId,
       society ?? null,
+      minGroup,
       applied?.generation,
       applied?.position,
       progressed?.generation,
       progressed?.position,
       quarterHourOf(this.clock.now()),
     ]);
-    return this.dashboards.get(key, () => this.aggregate(programme, society));
+    return this.dashboards.get(key, () => this.aggregate(programme, society, minGroup));
   }
 
-  private async aggregate(programme: ProgrammeDoc, society: string | undefined) {
+  /**
+   * The dashboard's figures. With `minGroup` k above 1 (API.md, "Privacy"), a count of 1 to k-1
+   * people is shown as null, and the hours are shown as null when fewer than k participants
+   * contribute to them. Suppression is reported per group of figures, each object carrying its
+   * own `suppressed` flag: the top level holds the counts (applications through atRisk) and says
+   * whether any of them is null; `verifiedHours` holds the hours, all computed over the same
+   * participants and so suppressed together. `recommendationQuota` is a programme rule, not a
+   * figure about people, and is never suppressed. A count of 0 and hours over nobody are shown:
+   * they describe no one.
+   */
+  private async aggregate(programme: ProgrammeDoc, society: string | undefined, minGroup: number) {
     const programmeId = programme.programmeId;
     const applications = (await this.readModels.indexes('applications', {
       programmeId,
-      ...(society ? { societyCode: society } : {}),
+      ...societyFilter(society),
     })) as unknown as Array<{ status: ApplicationDoc['status']; eligible: number }>;
     const progress = await this.progressOf(programmeId, society);
+    const tooFew = (people: number) => people > 0 && people < minGroup;
+    const shown = (people: number): number | null => (tooFew(people) ? null : people);
     const count = (statuses: readonly string[]) =>
       applications.filter((doc) => statuses.includes(doc.status)).length;
     const hours = Object.fromEntries(PILLARS.map((pillar) => [pillar, 0])) as Record<
@@ -206,25 +226,43 @@ export class ProgrammeQueriesController {
     >;
     for (const { view } of progress)
       for (const pillar of PILLARS) hours[pillar] += view.verifiedHours[pillar];
-    return {
-      programmeId,
-      society: society ?? null,
+    const total = Object.values(hours).reduce((sum, value) => sum + value, 0);
+    const hoursSuppressed = tooFew(progress.length);
+    const people = {
       applications: applications.length,
       eligible: applications.filter((doc) => doc.eligible === 1).length,
       recommended: count(['recommended', 'matched', 'not_selected', 'enrolled']),
-      recommendationQuota:
-        programme.recommendationQuota * (society ? 1 : programme.societies.length),
       matched: count(['matched', 'enrolled']),
       enrolled: progress.length,
       active: progress.filter(({ view }) => view.status === 'active').length,
       completed: progress.filter(({ view }) => view.status === 'completed').length,
       withdrawn: progress.filter(({ view }) => view.status === 'withdrawn').length,
-      verifiedHours: {
-        ...hours,
-        total: Object.values(hours).reduce((sum, value) => sum + value, 0),
-      },
       behind: progress.filter(({ view }) => view.pace === 'behind').length,
       atRisk: progress.filter(({ view }) => view.pace === 'at_risk').length,
+    };
+    return {
+      programmeId,
+      society: society ?? null,
+      applications: shown(people.applications),
+      eligible: shown(people.eligible),
+      recommended: shown(people.recommended),
+      recommendationQuota:
+        programme.recommendationQuota * (society !== undefined ? 1 : programme.societies.length),
+      matched: shown(people.matched),
+      enrolled: shown(people.enrolled),
+      active: shown(people.active),
+      completed: shown(people.completed),
+      withdrawn: shown(people.withdrawn),
+      verifiedHours: {
+        political: hoursSuppressed ? null : hours.political,
+        professional: hoursSuppressed ? null : hours.professional,
+        social: hoursSuppressed ? null : hours.social,
+        total: hoursSuppressed ? null : total,
+        suppressed: hoursSuppressed,
+      },
+      behind: shown(people.behind),
+      atRisk: shown(people.atRisk),
+      suppressed: Object.values(people).some(tooFew),
     };
   }
 
@@ -241,7 +279,7 @@ export class ProgrammeQueriesController {
   ): Promise<Array<{ summary: ProgressSummary; view: ProgressView }>> {
     const summaries = (await this.readModels.indexes('progress', {
       programmeId,
-      ...(society ? { societyCode: society } : {}),
+      ...societyFilter(society),
     })) as unknown as ProgressSummary[];
     const now = this.clock.now();
     return summaries.map((summary) => ({
@@ -251,15 +289,24 @@ export class ProgrammeQueriesController {
   }
 }
 
-// Staff see their own society only: asking for another is refused rather than answered empty.
+/**
+ * The society a list or aggregate covers: staff always their own (asking for another is refused
+ * rather than answered empty), everyone else the one asked for, or all when none is. Callers
+ * test the result with `!== undefined`, never for truthiness, so no value can widen the scope.
+ */
 function scopedSociety(principal: Principal, requested: string | undefined): string | undefined {
   if (principal.role !== 'society_staff') return requested;
-  if (requested && requested !== principal.society) {
+  if (requested !== undefined && requested !== principal.society) {
     throw new ApiProblem(
       403,
       'FORBIDDEN',
       `Staff of ${principal.society} see their own society only.`,
     );
   }
-  return principal.society ?? undefined;
+  return principal.society;
+}
+
+/** The read-model filter for a society scope: all societies only when there is none. */
+function societyFilter(society: string | undefined): { societyCode?: string } {
+  return society !== undefined ? { societyCode: society } : {};
 }
