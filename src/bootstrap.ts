@@ -2,6 +2,7 @@ import { type LogLevel, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppModule } from './app.module';
 import { installJsonBodyParser, installParameterCheck } from './http/input-boundary';
 import { Metrics } from './metrics/metrics';
@@ -11,6 +12,7 @@ import {
   ProblemDetailsFilter,
   RequestValidationError,
   flattenValidationErrors,
+  sendProblem,
 } from './http/problem-details';
 
 /** Builds the application (not yet listening): shared by `main.ts` and the end-to-end tests. */
@@ -20,7 +22,13 @@ export async function createApp(
 ): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.register(config, options.clock),
-    new FastifyAdapter({ bodyLimit: 1024 * 1024 }),
+    new FastifyAdapter({
+      bodyLimit: 1024 * 1024,
+      // The router's own refusals (a malformed percent-escape, a parameter over 100
+      // characters) come before any route: problem documents like every other error.
+      frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) =>
+        void sendProblem(reply, error),
+    }),
     {
       logger: options.logger ?? ['error', 'warn', 'log'],
       // Our own JSON parser below (Nest would otherwise install its own at init).

@@ -81,9 +81,12 @@ const TITLES: Record<number, string> = {
   404: 'Not found',
   409: 'Conflict',
   412: 'Precondition failed',
+  413: 'Content too large',
+  414: 'URI too long',
   415: 'Unsupported media type',
   422: 'Unprocessable content',
   428: 'Precondition required',
+  429: 'Too many requests',
   500: 'Internal server error',
   503: 'Service unavailable',
 };
@@ -215,14 +218,22 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   private readonly logger = new Logger('HTTP');
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const reply = host.switchToHttp().getResponse<FastifyReply>();
-    const { document, headers } = toProblem(exception);
+    const document = sendProblem(host.switchToHttp().getResponse<FastifyReply>(), exception);
     if (document.status >= 500)
       this.logger.error(exception instanceof Error ? exception.stack : String(exception));
-    void reply
-      .status(document.status)
-      .headers(headers)
-      .header('content-type', 'application/problem+json; charset=utf-8')
-      .send(document);
   }
+}
+
+/**
+ * Answers `exception` as a problem document. Also Fastify's `frameworkErrors` handler: its
+ * router refuses a malformed percent-escape or an over-long parameter before any route runs.
+ */
+export function sendProblem(reply: FastifyReply, exception: unknown): ProblemDocument {
+  const { document, headers } = toProblem(exception);
+  void reply
+    .status(document.status)
+    .headers(headers)
+    .header('content-type', 'application/problem+json; charset=utf-8')
+    .send(document);
+  return document;
 }
