@@ -14,7 +14,13 @@ const swc = {
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/src', '<rootDir>/test'],
-  testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts', '**/*.contract-spec.ts', '**/*.property-spec.ts', '**/*.fuzz-spec.ts'],
+  testMatch: [
+    '**/*.spec.ts',
+    '**/*.e2e-spec.ts',
+    '**/*.contract-spec.ts',
+    '**/*.property-spec.ts',
+    '**/*.fuzz-spec.ts',
+  ],
   transform: { '^.+\\.(t|j|mj)sx?$': ['@swc/jest', swc] },
   // Everything is compiled except google-protobuf (used by @eventstore/db-client), whose UMD
   // wrapper relies on a top-level `this` that the CommonJS transform would break.
