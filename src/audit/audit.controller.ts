@@ -99,9 +99,10 @@ export class AuditController {
     });
     const page = events.slice(0, limit);
     const next = events.length > limit ? page[page.length - 1]!.revision + 1 : null;
+    // `items`, like every other list of the API (it was `events` before issue 8).
     return {
       streamName,
-      events: page,
+      items: page,
       nextRevision: next,
       nextCursor: next === null ? null : encodeCursor(next, ''),
     };

@@ -95,12 +95,12 @@ describe.each<StoreKind>(['sqlite', 'postgres'])('audit over HTTP (%s)', (kind) 
     const stream = await get(`/v1/audit/streams/participant-${id}?limit=2`, auditor);
     expect(stream.statusCode).toBe(200);
     const body = stream.json<{
-      events: Array<{ revision: number; hash: string; prevHash: string | null; metadata: object }>;
+      items: Array<{ revision: number; hash: string; prevHash: string | null; metadata: object }>;
       nextRevision: number;
     }>();
-    expect(body.events.map((event) => event.revision)).toEqual([0, 1]);
-    expect(body.events[1]!.prevHash).toBe(body.events[0]!.hash);
-    expect(body.events[0]!.metadata).toMatchObject({ actor: { role: 'programme_admin' } });
+    expect(body.items.map((event) => event.revision)).toEqual([0, 1]);
+    expect(body.items[1]!.prevHash).toBe(body.items[0]!.hash);
+    expect(body.items[0]!.metadata).toMatchObject({ actor: { role: 'programme_admin' } });
     expect(body.nextRevision).toBe(2);
 
     const log = await get('/v1/audit/events?fromPosition=2&limit=3', auditor);
