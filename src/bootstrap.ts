@@ -38,6 +38,14 @@ export async function createApp(
       exceptionFactory: (errors) => new RequestValidationError(flattenValidationErrors(errors)),
     }),
   );
+  // A deployment that does not want to publish its API map turns the docs off: then nothing is
+  // registered at /docs or /docs-json, and both answer 404 like any unknown path.
+  if (config.DOCS_ENABLED) serveDocs(app);
+  app.enableShutdownHooks();
+  return app;
+}
+
+function serveDocs(app: NestFastifyApplication): void {
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
@@ -50,8 +58,6 @@ export async function createApp(
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
-  app.enableShutdownHooks();
-  return app;
 }
 
 // Commands without a body (verification, completion, ...) are often sent with a JSON content

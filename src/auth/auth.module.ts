@@ -2,9 +2,10 @@ import { Global, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AppConfig } from '../config/app-config';
 import { AuthGuard } from './auth.guard';
+import { OperatorAccess } from './operator-access';
 import { TokenVerifier, loadOrCreateSecret } from './tokens';
 
-/** Token verification for every route (see `AuthGuard`). */
+/** Token verification for every route (see `AuthGuard`), and the optional checks of `OperatorAccess`. */
 @Global()
 @Module({
   providers: [
@@ -24,8 +25,9 @@ import { TokenVerifier, loadOrCreateSecret } from './tokens';
               secret: loadOrCreateSecret(config.dataDir, config.AUTH_JWT_SECRET),
             }),
     },
+    OperatorAccess,
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
-  exports: [TokenVerifier],
+  exports: [TokenVerifier, OperatorAccess],
 })
 export class AuthModule {}

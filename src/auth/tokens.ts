@@ -41,6 +41,12 @@ export type TokenRequest = {
   readonly ttl?: string;
 };
 
+/** The token of an `Authorization: Bearer <token>` header; undefined for none or another scheme. */
+export function bearerToken(header: string | undefined): string | undefined {
+  const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+  return match ? match[1] : undefined;
+}
+
 /** Signs a bearer token with the local secret. */
 export async function mintToken(request: TokenRequest, secret: Uint8Array): Promise<string> {
   if (request.role === 'society_staff' && !request.society) {
