@@ -11,6 +11,7 @@ import {
   RequestValidationError,
   flattenValidationErrors,
 } from './http/problem-details';
+import { limitRequestRate } from './http/rate-limit';
 
 /** Builds the application (not yet listening): shared by `main.ts` and the end-to-end tests. */
 export async function createApp(
@@ -27,6 +28,8 @@ export async function createApp(
     },
   );
   acceptEmptyJsonBodies(app);
+  // 0 turns the limit off; the plugin itself would read it as "refuse everything".
+  if (config.RATE_LIMIT_PER_MINUTE > 0) await limitRequestRate(app, config.RATE_LIMIT_PER_MINUTE);
   app.get(Metrics).instrument(app.getHttpAdapter().getInstance());
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.useGlobalPipes(
