@@ -14,6 +14,7 @@ import {
   flattenValidationErrors,
   sendProblem,
 } from './http/problem-details';
+import { limitRequestRate } from './http/rate-limit';
 
 /** Builds the application (not yet listening): shared by `main.ts` and the end-to-end tests. */
 export async function createApp(
@@ -38,6 +39,8 @@ export async function createApp(
   const fastify = app.getHttpAdapter().getInstance();
   installJsonBodyParser(fastify);
   installParameterCheck(fastify);
+  // 0 turns the limit off; the plugin itself would read it as "refuse everything".
+  if (config.RATE_LIMIT_PER_MINUTE > 0) await limitRequestRate(app, config.RATE_LIMIT_PER_MINUTE);
   app.get(Metrics).instrument(fastify);
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.useGlobalPipes(
@@ -49,6 +52,14 @@ export async function createApp(
       exceptionFactory: (errors) => new RequestValidationError(flattenValidationErrors(errors)),
     }),
   );
+  // A deployment that does not want to publish its API map turns the docs off: then nothing is
+  // registered at /docs or /docs-json, and both answer 404 like any unknown path.
+  if (config.DOCS_ENABLED) serveDocs(app);
+  app.enableShutdownHooks();
+  return app;
+}
+
+function serveDocs(app: NestFastifyApplication): void {
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
@@ -61,6 +72,4 @@ export async function createApp(
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
-  app.enableShutdownHooks();
-  return app;
 }

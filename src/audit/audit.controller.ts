@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
+import { Controller, Get, HttpCode, Inject, Param, Post, Query, Res } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiOperation,
@@ -7,22 +7,18 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
+import type { FastifyReply } from 'fastify';
 import { IsInt, IsOptional, Max, MaxLength, Min } from 'class-validator';
 import { Roles } from '../auth/auth.guard';
 import type { EventStore } from '../event-sourcing';
+import { ApiProblem } from '../http/problem-details';
 import { ProblemDocumentDto } from '../http/openapi';
 import { IsText } from '../http/validators';
 import { ReadQueryDto } from '../participants/queries/participant-queries.controller';
-import { PROJECTIONS, READ_MODEL_STORE, ReadYourWrites } from '../projections/projections.module';
-import {
-  InvalidCursorError,
-  decodeCursor,
-  encodeCursor,
-  type ReadModelStore,
-} from '../projections/read-model-store';
-import { Clock } from '../shared/clock';
+import { ReadYourWrites } from '../projections/projections.module';
+import { InvalidCursorError, decodeCursor, encodeCursor } from '../projections/read-model-store';
 import { EVENT_STORE } from '../stores/event-store.module';
-import { runVerification } from './verification';
+import { VerificationJobs, type VerificationJobView } from './verification-jobs';
 
 export class StreamPageQueryDto extends ReadQueryDto {
   @ApiPropertyOptional({ default: 0, description: 'first revision to return' })
@@ -78,9 +74,8 @@ export class LogPageQueryDto extends ReadQueryDto {
 export class AuditController {
   constructor(
     @Inject(EVENT_STORE) private readonly events: EventStore,
-    @Inject(READ_MODEL_STORE) private readonly readModels: ReadModelStore,
-    @Inject(Clock) private readonly clock: Clock,
     @Inject(ReadYourWrites) private readonly readYourWrites: ReadYourWrites,
+    @Inject(VerificationJobs) private readonly jobs: VerificationJobs,
   ) {}
 
   @Get('streams/:streamName')
@@ -123,16 +118,41 @@ export class AuditController {
     };
   }
 
-  @Post('verification')
-  @HttpCode(200)
+  @Post('verifications')
+  @HttpCode(202)
   @ApiOperation({
     summary:
-      "Recomputes every event's hash and every stream's chain and head, and compares every read model with a fresh replay; lists each mismatch. Changes nothing served.",
+      "Starts a verification job: recomputes every event's hash and every stream's chain and head, and compares every read model with a fresh replay. Changes nothing served. 202 with Location; 409 (with runningId) while one runs.",
   })
-  verify() {
-    return runVerification(this.events, this.readModels, PROJECTIONS, {
-      now: () => this.clock.now(),
-    });
+  @ApiResponse({ status: 409, type: ProblemDocumentDto, description: 'one is running already' })
+  startVerification(@Res({ passthrough: true }) reply: FastifyReply): {
+    id: string;
+    status: VerificationJobView['status'];
+  } {
+    const job = this.jobs.start();
+    void reply.header('location', `/v1/audit/verifications/${job.id}`);
+    return { id: job.id, status: job.status };
+  }
+
+  @Get('verifications/:id')
+  @ApiOperation({
+    summary:
+      'A verification job: status (running, passed, failed), progress {done, total}, and its findings (each mismatch, or why the job stopped)',
+  })
+  @ApiResponse({
+    status: 404,
+    type: ProblemDocumentDto,
+    description: 'no such job (kept: the last 20)',
+  })
+  verification(@Param('id') id: string): VerificationJobView {
+    const job = this.jobs.get(id);
+    if (!job)
+      throw new ApiProblem(
+        404,
+        'VERIFICATION_NOT_FOUND',
+        `No verification ${id}: the service keeps the running one and the last finished ones, and forgets them when it restarts.`,
+      );
+    return job;
   }
 }
 

@@ -3,7 +3,7 @@ import type { Projection } from '../projections/projection';
 import type { ReadModelStore } from '../projections/read-model-store';
 import { verifyReadModels, type ReadModelReport } from '../projections/verify-read-models';
 
-/** What `POST /v1/audit/verification` and `cli verify` report. */
+/** What a verification job (`POST /v1/audit/verifications`) and `cli verify` report. */
 export type VerificationReport = {
   /** True when neither the log nor any read model showed a problem. */
   readonly ok: boolean;
@@ -27,15 +27,22 @@ export async function runVerification(
   events: EventStore,
   readModels: ReadModelStore,
   projections: ReadonlyArray<Projection<unknown>>,
-  options: { now?: () => Date; onProgress?: (progress: VerificationProgress) => void } = {},
+  options: {
+    now?: () => Date;
+    onProgress?: (progress: VerificationProgress) => void;
+    /** Stops the verification between two pages; it then rejects with the signal's reason. */
+    signal?: AbortSignal;
+  } = {},
 ): Promise<VerificationReport> {
   const now = options.now ?? (() => new Date());
   const startedAt = now().toISOString();
   const log = await verifyChains(events, {
+    signal: options.signal,
     onProgress: ({ position, head }) =>
       options.onProgress?.({ step: 'hash chains', position, head }),
   });
   const readModelReport = await verifyReadModels(events, readModels, projections, {
+    signal: options.signal,
     onProgress: ({ position, head }) =>
       options.onProgress?.({ step: 'read models', position, head }),
   });

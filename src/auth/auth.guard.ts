@@ -11,7 +11,7 @@ import type { FastifyRequest } from 'fastify';
 import { ApiProblem } from '../http/problem-details';
 import { Clock } from '../shared/clock';
 import type { Principal, Role } from './principal';
-import { TokenVerifier } from './tokens';
+import { TokenVerifier, bearerToken } from './tokens';
 
 const PUBLIC = 'auth:public';
 const ROLES_KEY = 'auth:roles';
@@ -52,9 +52,8 @@ export class AuthGuard implements CanActivate {
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC, targets)) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     request.receivedAt = this.clock.now();
-    const header = request.headers.authorization;
-    const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-    if (!match) {
+    const token = bearerToken(request.headers.authorization);
+    if (token === undefined) {
       throw new ApiProblem(
         401,
         'UNAUTHENTICATED',
@@ -64,7 +63,7 @@ export class AuthGuard implements CanActivate {
         },
       );
     }
-    request.principal = await this.verifier.verify(match[1]!);
+    request.principal = await this.verifier.verify(token);
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
     if (roles && !roles.includes(request.principal.role)) {
       throw new ApiProblem(

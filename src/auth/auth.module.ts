@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AppConfig, ConfigError } from '../config/app-config';
 import { AuthGuard } from './auth.guard';
+import { OperatorAccess } from './operator-access';
 import { TokenVerifier, loadOrCreateSecret } from './tokens';
 
 /** The verifier the settings ask for: an OpenID Connect provider's keys, or the local secret. */
@@ -35,8 +36,9 @@ export function verifierFor(config: AppConfig): TokenVerifier {
 @Module({
   providers: [
     { provide: TokenVerifier, inject: [AppConfig], useFactory: verifierFor },
+    OperatorAccess,
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
-  exports: [TokenVerifier],
+  exports: [TokenVerifier, OperatorAccess],
 })
 export class AuthModule {}

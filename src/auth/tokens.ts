@@ -46,6 +46,12 @@ export type TokenRequest = {
   readonly ttl?: string;
 };
 
+/** The token of an `Authorization: Bearer <token>` header; undefined for none or another scheme. */
+export function bearerToken(header: string | undefined): string | undefined {
+  const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+  return match ? match[1] : undefined;
+}
+
 /**
  * Signs a bearer token with the local secret. It lives at most `maxTtl` (AUTH_MAX_TTL), since a
  * leaked token is only as harmless as it is short-lived. A society given for a role other than

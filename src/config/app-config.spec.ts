@@ -13,7 +13,10 @@ describe('loadConfig', () => {
       AUTH_ROLE_CLAIM: 'role',
       AUTH_SOCIETY_CLAIM: 'society',
       DASHBOARD_MIN_GROUP: 5,
+      RATE_LIMIT_PER_MINUTE: 600,
+      DOCS_ENABLED: true,
     });
+    expect(config.METRICS_TOKEN).toBeUndefined();
     expect(config.dataDir).toBe(`${process.cwd()}/data`);
   });
 
@@ -56,6 +59,21 @@ describe('loadConfig', () => {
     expect(
       loadConfig({ AUTH_JWKS_URL: url, AUTH_ISSUER: 'i', AUTH_AUDIENCE: 'a' }).AUTH_JWKS_URL,
     ).toBe(url);
+  });
+
+  it('given the operations settings, then it types them (0 turns the rate limit off)', () => {
+    const config = loadConfig({
+      METRICS_TOKEN: 'scrape-me-0123456789',
+      RATE_LIMIT_PER_MINUTE: '0',
+      DOCS_ENABLED: 'false',
+    });
+    expect(config.METRICS_TOKEN).toBe('scrape-me-0123456789');
+    expect(config.RATE_LIMIT_PER_MINUTE).toBe(0);
+    expect(config.DOCS_ENABLED).toBe(false);
+    expect(loadConfig({ DOCS_ENABLED: 'true', RATE_LIMIT_PER_MINUTE: '120' })).toMatchObject({
+      DOCS_ENABLED: true,
+      RATE_LIMIT_PER_MINUTE: 120,
+    });
   });
 
   it.each([
@@ -105,6 +123,16 @@ describe('loadConfig', () => {
     [{ DASHBOARD_MIN_GROUP: '0' }, 'DASHBOARD_MIN_GROUP must be a whole number of at least 1'],
     [{ DASHBOARD_MIN_GROUP: '2.5' }, 'DASHBOARD_MIN_GROUP must be a whole number of at least 1'],
     [{ DASHBOARD_MIN_GROUP: 'five' }, 'DASHBOARD_MIN_GROUP must be a whole number of at least 1'],
+    [{ METRICS_TOKEN: 'short' }, 'METRICS_TOKEN must be at least 16 characters.'],
+    [
+      { RATE_LIMIT_PER_MINUTE: '-5' },
+      'Configuration error: RATE_LIMIT_PER_MINUTE must be a whole number, 0 or more (0 turns it off) (got "-5").',
+    ],
+    [{ RATE_LIMIT_PER_MINUTE: 'lots' }, 'RATE_LIMIT_PER_MINUTE must be a whole number'],
+    [
+      { DOCS_ENABLED: 'yes' },
+      'Configuration error: DOCS_ENABLED must be true or false (got "yes").',
+    ],
   ])('given %j, then start-up stops with one line naming it', (env, message) => {
     let error: unknown;
     try {
@@ -119,5 +147,6 @@ describe('loadConfig', () => {
 
   it('never echoes a secret back', () => {
     expect(() => loadConfig({ AUTH_JWT_SECRET: 'tiny' })).toThrow(/^(?!.*tiny).*$/);
+    expect(() => loadConfig({ METRICS_TOKEN: 'tiny' })).toThrow(/^(?!.*tiny).*$/);
   });
 });

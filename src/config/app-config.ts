@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import {
+  IsBoolean,
   IsIn,
   IsInt,
   IsOptional,
@@ -146,6 +147,26 @@ export class AppConfig {
   @Min(1, { message: 'DASHBOARD_MIN_GROUP must be a whole number of at least 1' })
   readonly DASHBOARD_MIN_GROUP: number = 5;
 
+  /**
+   * When set, `GET /metrics` needs `Authorization: Bearer <it>` and the token also unlocks the
+   * details of `/health/ready`; unset, metrics stay open (scraped from inside the network).
+   */
+  @IsOptional()
+  @MinLength(16, { message: 'METRICS_TOKEN must be at least 16 characters' })
+  readonly METRICS_TOKEN?: string;
+
+  /**
+   * Requests per minute per verified token subject (per client IP without a valid token);
+   * 0 turns the limit off. Health and metrics are never limited.
+   */
+  @IsInt({ message: 'RATE_LIMIT_PER_MINUTE must be a whole number, 0 or more (0 turns it off)' })
+  @Min(0, { message: 'RATE_LIMIT_PER_MINUTE must be a whole number, 0 or more (0 turns it off)' })
+  readonly RATE_LIMIT_PER_MINUTE: number = 600;
+
+  /** Whether `/docs` (OpenAPI UI) and `/docs-json` are served. */
+  @IsBoolean({ message: 'DOCS_ENABLED must be true or false' })
+  readonly DOCS_ENABLED: boolean = true;
+
   /** DATA_DIR as an absolute path. */
   get dataDir(): string {
     return resolve(this.DATA_DIR);
@@ -181,7 +202,13 @@ function IsJwksUrl(options: ValidationOptions): PropertyDecorator {
 /** A setting that is missing or wrong; `message` is the one line to print. */
 export class ConfigError extends Error {}
 
-const NUMERIC = new Set<keyof AppConfig>(['PORT', 'DASHBOARD_MIN_GROUP']);
+const NUMERIC = new Set<keyof AppConfig>(['PORT', 'DASHBOARD_MIN_GROUP', 'RATE_LIMIT_PER_MINUTE']);
+const BOOLEAN = new Set<keyof AppConfig>(['DOCS_ENABLED']);
+
+// Only these spellings are a boolean; anything else stays a string and fails validation by name.
+function parseBoolean(value: string): boolean | string {
+  return value === 'true' ? true : value === 'false' ? false : value;
+}
 
 /** Reads and validates the settings; throws `ConfigError` naming the first bad one. */
 export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
@@ -205,17 +232,28 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     'AUTH_ROLE_CLAIM',
     'AUTH_SOCIETY_CLAIM',
     'DASHBOARD_MIN_GROUP',
+    'METRICS_TOKEN',
+    'RATE_LIMIT_PER_MINUTE',
+    'DOCS_ENABLED',
   ] as const) {
     const value = env[key];
     if (value === undefined || value === '') continue;
-    raw[key] = NUMERIC.has(key) ? (/^\d+$/.test(value) ? Number(value) : value) : value;
+    raw[key] = NUMERIC.has(key)
+      ? /^\d+$/.test(value)
+        ? Number(value)
+        : value
+      : BOOLEAN.has(key)
+        ? parseBoolean(value)
+        : value;
   }
   const config = plainToInstance(AppConfig, raw);
   const [error] = validateSync(config, { stopAtFirstError: true });
   if (error) {
     const message = Object.values(error.constraints ?? {})[0] ?? `${error.property} is invalid`;
     const shown =
-      typeof error.value === 'string' && !error.property.includes('SECRET')
+      typeof error.value === 'string' &&
+      !error.property.includes('SECRET') &&
+      !error.property.includes('TOKEN')
         ? ` (got "${error.value}")`
         : '';
     throw new ConfigError(`Configuration error: ${message}${shown}.`);

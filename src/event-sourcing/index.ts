@@ -7,4 +7,5 @@ export * from './append-plan';
 export * from './decider';
 export * from './polling-subscription';
 export * from './verify-chains';
+export * from './next-turn';
 export * from './merkle';

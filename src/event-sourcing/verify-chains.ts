@@ -1,5 +1,6 @@
 import { computeEventHash } from './event-hash';
 import type { EventStore } from './event-store';
+import { nextTurn } from './next-turn';
 
 /** One thing wrong with the log, named by the stream and revision (or position) it concerns. */
 export type ChainProblem = {
@@ -42,9 +43,13 @@ export async function verifyChains(
   options: {
     readonly batchSize?: number;
     readonly onProgress?: (progress: ChainProgress) => void;
+    /** Stops the verification (it rejects with the signal's reason) between two pages. */
+    readonly signal?: AbortSignal;
   } = {},
 ): Promise<ChainReport> {
-  const batchSize = options.batchSize ?? 5000;
+  // Small pages, with a turn of the event loop after each: the service runs this next to
+  // requests, and hashing a page is synchronous work however the store reads.
+  const batchSize = options.batchSize ?? 1000;
   const problems: ChainProblem[] = [];
   const last = new Map<string, { revision: number; hash: string }>();
   const gapFree = store.integrity?.gapFreePositions === true;
@@ -95,6 +100,7 @@ export async function verifyChains(
       events += 1;
     }
     options.onProgress?.({ position, head: Math.max(head, position) });
+    await nextTurn(options.signal);
   }
   if (store.integrity) {
     const recorded = new Set<string>();
@@ -129,6 +135,7 @@ export async function verifyChains(
         }
       }
       after = heads[heads.length - 1]!.streamName;
+      await nextTurn(options.signal);
     }
     for (const [streamName, found] of last) {
       if (!recorded.has(streamName)) {

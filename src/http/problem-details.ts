@@ -36,13 +36,17 @@ export class RequestValidationError extends Error {
   }
 }
 
-/** An access refusal decided at the edge (401, 403, 404 that hides existence, 503). */
+/**
+ * A refusal decided at the edge (401, 403, 404 that hides existence, 409 of a running job, 429,
+ * 503), with any extension members its problem document carries (e.g. `runningId`).
+ */
 export class ApiProblem extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
     readonly headers: Readonly<Record<string, string>> = {},
+    readonly extensions: Readonly<Record<string, unknown>> = {},
   ) {
     super(message);
   }
@@ -130,7 +134,9 @@ export function toProblem(exception: unknown): {
   }
   if (exception instanceof ApiProblem) {
     return {
-      document: problem(exception.status, exception.code, exception.message),
+      document: problem(exception.status, exception.code, exception.message, {
+        ...exception.extensions,
+      }),
       headers: { ...exception.headers },
     };
   }
@@ -163,19 +169,8 @@ export function toProblem(exception: unknown): {
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
     const response = exception.getResponse();
-    const health = response as { status?: unknown; details?: Record<string, unknown> };
-    if (status === 503 && health.status === 'error' && health.details) {
-      // @nestjs/terminus: not ready. Keep what each check said.
-      const down = Object.keys(health.details).filter(
-        (key) => (health.details![key] as { status?: string }).status !== 'up',
-      );
-      return {
-        document: problem(503, 'NOT_READY', `Not ready: ${down.join(', ')} did not answer.`, {
-          checks: health.details,
-        }),
-        headers: { 'retry-after': '5' },
-      };
-    }
+    // Only a string or a `message` member is copied: @nestjs/terminus puts every check's error
+    // text (hosts, databases) into its exception, which the health controller alone may show.
     const message =
       typeof response === 'string' ? response : (response as { message?: unknown }).message;
     const detail = Array.isArray(message)

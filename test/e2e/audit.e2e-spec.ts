@@ -1,20 +1,31 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Client } from 'pg';
+import { enrolled, logged } from '../support/participant-events';
+import { testEvent } from '../support/events';
 import { freshEnv, startApp, type StoreKind, type TestApp } from '../support/app';
 import { enrolParticipant } from '../support/participants';
 
-type Report = {
-  ok: boolean;
-  log: {
-    events: number;
-    problems: Array<{ streamName: string; revision: number | null; problem: string }>;
-  };
-  readModels: {
-    readModels: Array<{ name: string }>;
-    problems: Array<{ projection: string; key: string | null; problem: string }>;
-  };
+type Finding = {
+  source: 'log' | 'readModels' | 'job';
+  streamName?: string;
+  revision?: number | null;
+  projection?: string;
+  key?: string | null;
+  problem: string;
+};
+
+type Job = {
+  id: string;
+  status: 'running' | 'passed' | 'failed';
+  startedAt: string;
+  finishedAt?: string;
+  progress: { done: number; total: number };
+  findings: Finding[];
+  checked?: { events: number; readModels: Array<{ name: string }> };
 };
 
 describe.each<StoreKind>(['sqlite', 'postgres'])('audit over HTTP (%s)', (kind) => {
@@ -61,11 +72,31 @@ describe.each<StoreKind>(['sqlite', 'postgres'])('audit over HTTP (%s)', (kind) 
     return { id, position };
   }
 
-  const verify = async () => {
-    const response = await post('/v1/audit/verification', await t.auth('auditor'));
-    expect(response.statusCode).toBe(200);
-    return response.json<Report>();
+  // Starts a verification job and follows its Location until it has finished.
+  const verify = async (): Promise<Job> => {
+    const auditor = await t.auth('auditor');
+    const started = await post('/v1/audit/verifications', auditor);
+    expect(started.statusCode).toBe(202);
+    const { id, status } = started.json<{ id: string; status: string }>();
+    expect(status).toBe('running');
+    expect(started.headers.location).toBe(`/v1/audit/verifications/${id}`);
+    return finished(started.headers.location as string);
   };
+
+  const finished = async (location: string): Promise<Job> => {
+    const auditor = await t.auth('auditor');
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
+      const response = await get(location, auditor);
+      expect(response.statusCode).toBe(200);
+      const job = response.json<Job>();
+      if (job.status !== 'running') return job;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    throw new Error(`${location} did not finish within a minute`);
+  };
+
+  const findings = (job: Job, source: Finding['source']) =>
+    job.findings.filter((finding) => finding.source === source);
 
   // Stops the app, changes the store underneath it as an intruder would, and starts it again.
   async function tamper(change: (stream: string) => Promise<void>, stream: string) {
@@ -113,19 +144,22 @@ describe.each<StoreKind>(['sqlite', 'postgres'])('audit over HTTP (%s)', (kind) 
     for (const role of ['programme_admin', 'society_staff', 'dashboard'] as const) {
       const headers = await t.auth(role, role === 'society_staff' ? { society: 'B33' } : {});
       expect((await get('/v1/audit/events', headers)).statusCode).toBe(403);
-      expect((await post('/v1/audit/verification', headers)).statusCode).toBe(403);
+      expect((await post('/v1/audit/verifications', headers)).statusCode).toBe(403);
+      expect((await get('/v1/audit/verifications/any', headers)).statusCode).toBe(403);
     }
   });
 
   it('verifies an untouched store as sound', async () => {
     const { id, position } = await participant();
     await get(`/v1/participants/${id}/progress?minPosition=${position}`, await staff());
-    const report = await verify();
-    expect(report.log.problems).toEqual([]);
-    expect(report.readModels.problems).toEqual([]);
-    expect(report.ok).toBe(true);
-    expect(report.log.events).toBe(position);
-    expect(report.readModels.readModels.map((model) => model.name).sort()).toEqual([
+    const job = await verify();
+    expect(job.findings).toEqual([]);
+    expect(job.status).toBe('passed');
+    expect(job.finishedAt).toEqual(expect.any(String));
+    expect(job.progress.done).toBe(job.progress.total);
+    expect(job.progress.total).toBeGreaterThanOrEqual(position);
+    expect(job.checked!.events).toBe(position);
+    expect(job.checked!.readModels.map((model) => model.name).sort()).toEqual([
       'applications',
       'programmes',
       'progress',
@@ -155,9 +189,9 @@ describe.each<StoreKind>(['sqlite', 'postgres'])('audit over HTTP (%s)', (kind) 
         );
       }
     }, stream);
-    const report = await verify();
-    expect(report.ok).toBe(false);
-    expect(report.log.problems).toEqual([
+    const job = await verify();
+    expect(job.status).toBe('failed');
+    expect(findings(job, 'log')).toEqual([
       expect.objectContaining({
         streamName: stream,
         revision,
@@ -165,7 +199,7 @@ describe.each<StoreKind>(['sqlite', 'postgres'])('audit over HTTP (%s)', (kind) 
       }),
     ]);
     // The timeline shows the title as recorded; a replay of the changed log no longer agrees.
-    expect(report.readModels.problems).toContainEqual(
+    expect(findings(job, 'readModels')).toContainEqual(
       expect.objectContaining({ projection: 'timeline', key: expect.stringContaining(id) }),
     );
   });
@@ -182,9 +216,9 @@ describe.each<StoreKind>(['sqlite', 'postgres'])('audit over HTTP (%s)', (kind) 
         ),
       stream,
     );
-    const report = await verify();
-    expect(report.ok).toBe(false);
-    expect(report.log.problems).toContainEqual(
+    const job = await verify();
+    expect(job.status).toBe('failed');
+    expect(findings(job, 'log')).toContainEqual(
       expect.objectContaining({
         streamName: stream,
         revision: 4,
@@ -192,7 +226,7 @@ describe.each<StoreKind>(['sqlite', 'postgres'])('audit over HTTP (%s)', (kind) 
       }),
     );
     // Its progress was built with the deleted verification: 32 verified hours, a replay has 16.
-    expect(report.readModels.problems).toContainEqual(
+    expect(findings(job, 'readModels')).toContainEqual(
       expect.objectContaining({ projection: 'progress', key: id }),
     );
   });
@@ -217,10 +251,78 @@ describe.each<StoreKind>(['sqlite', 'postgres'])('audit over HTTP (%s)', (kind) 
         await client.end();
       }
     }, `participant-${id}`);
-    const report = await verify();
-    expect(report.log.problems).toEqual([]);
-    expect(report.readModels.problems).toEqual([
-      { projection: 'progress', key: id, problem: 'differs from a fresh replay of the log' },
+    const job = await verify();
+    expect(job.status).toBe('failed');
+    expect(job.findings).toEqual([
+      {
+        source: 'readModels',
+        projection: 'progress',
+        key: id,
+        problem: 'differs from a fresh replay of the log',
+      },
     ]);
+  });
+
+  it('answers 404 for a verification it does not know', async () => {
+    const response = await get('/v1/audit/verifications/nope', await t.auth('auditor'));
+    expect(response.statusCode).toBe(404);
+    expect(response.headers['content-type']).toContain('application/problem+json');
+    expect(response.json()).toMatchObject({ status: 404, code: 'VERIFICATION_NOT_FOUND' });
+  });
+
+  it('runs a verification of thousands of events off the request path: one at a time, with progress, never holding the event loop for long', async () => {
+    // 200 participants with 19 activities each, appended straight to their streams: 4,000
+    // events spread like a real cohort's (one participant with thousands of activities would
+    // measure the progress projection's cost per event instead).
+    for (let p = 0; p < 200; p += 1) {
+      const participantId = randomUUID();
+      const events = [
+        enrolled,
+        ...Array.from({ length: 19 }, (_, i) => logged(`a${i}`, 'social', 1, '2026-05-01')),
+      ].map((event) => testEvent(event.type, { ...event.data, participantId }));
+      await t.store.append(`participant-${participantId}`, events);
+    }
+    const head = await t.store.headPosition();
+    expect(head).toBeGreaterThan(4000);
+    // Waits until the read models have it all (404: no such participant, but position reached).
+    const reached = () =>
+      get(`/v1/participants/${randomUUID()}/progress?minPosition=${head}`, staffHeaders);
+    const staffHeaders = await staff();
+    while ((await reached()).statusCode !== 404);
+
+    const auditor = await t.auth('auditor');
+    const stalls = monitorEventLoopDelay({ resolution: 10 });
+    stalls.enable();
+    const started = await post('/v1/audit/verifications', auditor);
+    expect(started.statusCode).toBe(202);
+    const { id: jobId } = started.json<{ id: string }>();
+
+    // While it runs, a second start is refused and names the running one.
+    const second = await post('/v1/audit/verifications', auditor);
+    expect(second.statusCode).toBe(409);
+    expect(second.headers['content-type']).toContain('application/problem+json');
+    expect(second.json()).toMatchObject({
+      status: 409,
+      code: 'VERIFICATION_RUNNING',
+      runningId: jobId,
+      detail: expect.stringContaining(jobId),
+    });
+    const running = (await get(`/v1/audit/verifications/${jobId}`, auditor)).json<Job>();
+    expect(running).toMatchObject({ id: jobId, status: 'running', findings: [] });
+    expect(running.finishedAt).toBeUndefined();
+    // Total is 0 until the job has read the log's head.
+    expect(running.progress.done).toBeLessThanOrEqual(running.progress.total);
+    expect(running.progress.total === 0 || running.progress.total === 2 * head).toBe(true);
+
+    const job = await finished(`/v1/audit/verifications/${jobId}`);
+    stalls.disable();
+    expect(job.status).toBe('passed');
+    expect(job.checked!.events).toBe(head);
+    expect(job.progress).toEqual({ done: 2 * head, total: 2 * head });
+    // Requests were served between pages: no stretch of the job held the loop for 200 ms.
+    expect(stalls.max / 1e6).toBeLessThan(200);
+
+    // Once it has finished, the next one starts.
+    expect((await post('/v1/audit/verifications', auditor)).statusCode).toBe(202);
   });
 });
