@@ -144,7 +144,11 @@ export class AuditController {
     type: ProblemDocumentDto,
     description: 'no such job (kept: the last 20)',
   })
-  verification(@Param('id') id: string): VerificationJobView {
+  async verification(
+    @Param('id') id: string,
+    @Query() query: ReadQueryDto,
+  ): Promise<VerificationJobView> {
+    await this.readYourWrites.logHolds(query.minPosition);
     const job = this.jobs.get(id);
     if (!job)
       throw new ApiProblem(

@@ -231,11 +231,24 @@ const ROUTES: Readonly<Record<string, Row>> = {
     ok: 200,
     arrange: async (f) => f.target(await f.person('completed')),
   },
-  'POST /v1/audit/verification': {
+  'POST /v1/audit/verifications': {
+    roles: ['auditor'],
+    owned: false,
+    ok: 202,
+    // A second start while one runs is 409; each call waits for the previous job to end.
+    arrange: async (f) => {
+      await f.verificationsIdle();
+      return shared(f);
+    },
+  },
+  'GET /v1/audit/verifications/:id': {
     roles: ['auditor'],
     owned: false,
     ok: 200,
-    arrange: shared,
+    arrange: async (f) => {
+      const target = shared(f);
+      return { ...target, params: { ...target.params, id: await f.finishedVerification() } };
+    },
   },
 
   // Queries (API.md, "Queries"), over the shared cohort.
@@ -356,6 +369,9 @@ class Fixture {
   private counter = 0;
   private cohort?: { readonly self: Person; readonly other: Person; readonly foreign: Person };
 
+  /** Verification jobs started through the matrix, so the next start can wait for them. */
+  readonly verifications: string[] = [];
+
   constructor(readonly t: TestApp) {}
 
   /** The shared cohort: a B33 participant, another B33 applicant, a C01 participant. */
@@ -399,6 +415,44 @@ class Fixture {
       hours,
       evidence: this.text('evidence'),
     };
+  }
+
+  /** Waits until no verification job runs (they take a moment over the small cohort). */
+  async verificationsIdle(): Promise<void> {
+    const auditor = await this.headers('auditor', 'auditor-1');
+    for (const id of this.verifications) {
+      for (let i = 0; i < 200; i += 1) {
+        const job = await this.t.request({
+          method: 'GET',
+          url: `/v1/audit/verifications/${id}`,
+          headers: auditor,
+        });
+        if (job.json<{ status: string }>().status !== 'running') break;
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    }
+  }
+
+  /** The id of a verification job that has run to its end. */
+  async finishedVerification(): Promise<string> {
+    for (;;) {
+      await this.verificationsIdle();
+      const started = await this.t.request({
+        method: 'POST',
+        url: '/v1/audit/verifications',
+        headers: await this.headers('auditor', 'auditor-1'),
+      });
+      // One the matrix itself started may still run: wait for it, then start ours.
+      if (started.statusCode === 409) {
+        this.verifications.push(started.json<{ runningId: string }>().runningId);
+        continue;
+      }
+      expect(started.statusCode).toBe(202);
+      const { id } = started.json<{ id: string }>();
+      this.verifications.push(id);
+      await this.verificationsIdle();
+      return id;
+    }
   }
 
   target(person: Person, body?: unknown): Target {
