@@ -78,7 +78,7 @@ export class AppConfig {
 
   /**
    * SQLite durability: NORMAL (default) survives a crash of the process but may lose the last
-   * commits on power loss; FULL syncs every commit to disk. See README, "Durability".
+   * commits on power loss; FULL syncs every commit to disk. See docs/design.md, "Durability".
    */
   @IsIn(['NORMAL', 'FULL'], { message: 'SQLITE_SYNCHRONOUS must be NORMAL or FULL' })
   readonly SQLITE_SYNCHRONOUS: 'NORMAL' | 'FULL' = 'NORMAL';

@@ -115,7 +115,7 @@ describe('CLI', () => {
     expect(verified.stdout).toMatch(/timeline \(\d+ rows\)/);
     expect(verified.stdout).toContain('Verification OK.');
 
-    // What the README tells an outside auditor to do, with the public key alone.
+    // What docs/auditing.md tells an outside auditor to do, with the public key alone.
     const { signed, signature } = JSON.parse(readFileSync(digestFile, 'utf8')) as {
       signed: string;
       signature: string;
@@ -146,7 +146,7 @@ describe('CLI', () => {
     expect(lines.map((event) => event.position)).toEqual(lines.map((_, i) => i + 1));
     expect(lines.every((event) => /^[0-9a-f]{64}$/.test(event.hash))).toBe(true);
 
-    // The README's standalone check: Python and openssl, the public key and an export.
+    // docs/auditing.md's standalone check: Python and openssl, the public key and an export.
     writeFileSync(join(dataDir, 'export.ndjson'), exported.stdout);
     const outside = await run('python3', [
       join(root, 'scripts/verify-digest.py'),

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 
-/** How SQLite makes a commit durable; see README "Durability". */
+/** How SQLite makes a commit durable; see docs/design.md, "Durability". */
 export type SqliteSynchronous = 'NORMAL' | 'FULL';
 
 /** How to open the event database. */
