@@ -4,6 +4,7 @@ import { ROLES, type Role } from './auth/principal';
 import { loadOrCreateSecret, mintToken } from './auth/tokens';
 import { durationSeconds } from './shared/duration';
 import { ConfigError, loadConfig, type AppConfig } from './config/app-config';
+import { isInstant } from './http/validators';
 import { DTDP_2025 } from './programmes/domain/programme';
 import { seedProgrammes } from './programmes/programme-seed';
 import { EVENT_STORE, createEventStore } from './stores/event-store.module';
@@ -332,10 +333,14 @@ program
   .requiredOption('--stream <name>', 'stream name, e.g. participant-<id>')
   .option(
     '--until <timestamp>',
-    'only events recorded at or before this instant (ISO 8601)',
+    'only events recorded at or before this instant (ISO 8601 with its offset)',
     (value) => {
-      if (Number.isNaN(Date.parse(value)))
-        throw new InvalidArgumentError('use an ISO 8601 instant such as 2026-07-15T08:00:00+08:00');
+      // The same strict instant as the API's knownAt: a date alone or a time without an offset
+      // would be read in this machine's time zone, which an auditor did not choose.
+      if (!isInstant(value))
+        throw new InvalidArgumentError(
+          'use an ISO 8601 instant with its offset, such as 2026-07-15T08:00:00+08:00',
+        );
       return value;
     },
   )

@@ -159,6 +159,11 @@ describe('CLI', () => {
     const replayed = await cli(dataDir, 'replay', '--stream', 'programme-cast-dtdp-2025');
     expect(replayed.stdout).toContain('ProgrammeDefined');
     expect(replayed.stdout).toContain('programmes cast-dtdp-2025:');
+    // --until is an instant with its offset, as knownAt is over HTTP.
+    for (const until of ['2026-07-15', '2026-07-15T08:00:00', '2026-02-30T08:00:00Z'])
+      await expect(
+        cli(dataDir, 'replay', '--stream', 'programme-cast-dtdp-2025', '--until', until),
+      ).rejects.toMatchObject({ stderr: expect.stringContaining('with its offset') });
 
     // Remove the last event of one stream, as an intruder with the file would.
     const db = new Database(join(dataDir, 'events.sqlite'));
