@@ -1,6 +1,6 @@
 import type { EventStore } from '../event-sourcing';
 import type { Principal } from '../auth/principal';
-import { ApiProblem } from '../http/problem-details';
+import { ApiProblem } from '../shared/api-problem';
 import { loadState } from '../shared/command-context';
 import { notFound } from '../shared/domain/domain-error';
 import {

@@ -11,7 +11,7 @@ import type { FastifyReply } from 'fastify';
 import { IsInt, IsOptional, Max, MaxLength, Min } from 'class-validator';
 import { Roles } from '../auth/auth.guard';
 import type { EventStore } from '../event-sourcing';
-import { ApiProblem } from '../http/problem-details';
+import { ApiProblem } from '../shared/api-problem';
 import { ProblemDocumentDto } from '../http/openapi';
 import { IsText } from '../http/validators';
 import { ReadQueryDto } from '../participants/queries/participant-queries.controller';

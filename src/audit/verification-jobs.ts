@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type { ChainProblem, EventStore } from '../event-sourcing';
-import { ApiProblem } from '../http/problem-details';
+import { ApiProblem } from '../shared/api-problem';
 import { PROJECTIONS, READ_MODEL_STORE } from '../projections/projections.module';
 import type { ReadModelStore } from '../projections/read-model-store';
 import type { ReadModelProblem } from '../projections/verify-read-models';

@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
-import { ApiProblem } from '../http/problem-details';
+import { ApiProblem } from '../shared/api-problem';
 import { Clock } from '../shared/clock';
 import type { Principal, Role } from './principal';
 import { TokenVerifier, bearerToken } from './tokens';

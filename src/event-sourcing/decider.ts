@@ -2,6 +2,7 @@ import type { DomainEvent, EventMetadata, RecordedEvent } from './event';
 import type { AppendResult, EventStore, ExpectedRevision } from './event-store';
 import {
   ConcurrencyConflictError,
+  StaleRevisionError,
   StreamNotFoundError,
   WrongExpectedRevisionError,
 } from './errors';
@@ -21,13 +22,25 @@ export interface Decider<Command, Event extends DomainEvent, State> {
 }
 
 /** Options for `handleCommand`. */
-export interface HandleCommandOptions {
+export interface HandleCommandOptions<State = unknown> {
   /** Metadata stamped on every produced event. */
   readonly metadata: EventMetadata;
   /** How many times to re-read and re-decide after losing a concurrency race; default 3. */
   readonly maxRetries?: number;
   /** Ids for the produced events, by index, making a retried request idempotent. */
   readonly eventIds?: (index: number, event: DomainEvent) => string | undefined;
+  /**
+   * The revision the caller decided on (HTTP `If-Match`). A stream at any other revision is a
+   * `StaleRevisionError` before anything is decided, and a lost race is not retried: the
+   * caller chose what it read, so a concurrent change is its to resolve.
+   */
+  readonly expectedRevision?: number;
+  /**
+   * Whether the caller may act on this stream, judged on the state just read (on every
+   * attempt): throws a domain error to refuse, e.g. a not-found that hides another society's
+   * participant. It runs before `decide`, so the stream is read once for both.
+   */
+  readonly authorize?: (state: State) => void;
 }
 
 /** What `handleCommand` reports. */
@@ -62,15 +75,22 @@ export async function handleCommand<Command, Event extends DomainEvent, State>(
   store: EventStore,
   streamName: string,
   decider: Decider<Command, Event, State>,
-  command: Command,
-  options: HandleCommandOptions,
+  /** The command, or how to build it from the state read (e.g. "today" in the stream's zone). */
+  command: Command | ((state: State) => Command),
+  options: HandleCommandOptions<State>,
 ): Promise<HandleCommandResult<Event, State>> {
-  const maxRetries = options.maxRetries ?? 3;
+  const maxRetries = options.expectedRevision === undefined ? (options.maxRetries ?? 3) : 0;
   for (let attempt = 1; ; attempt += 1) {
     const recorded = await readStreamOrEmpty(store, streamName);
     const current = foldEvents(decider, recorded);
     const revision = recorded.length > 0 ? recorded[recorded.length - 1]!.revision : -1;
-    const events = decider.decide(command, current);
+    options.authorize?.(current);
+    if (options.expectedRevision !== undefined && options.expectedRevision !== revision)
+      throw new StaleRevisionError(streamName, options.expectedRevision, revision);
+    const events = decider.decide(
+      typeof command === 'function' ? (command as (state: State) => Command)(current) : command,
+      current,
+    );
     if (events.length === 0) {
       return { events, state: current, nextRevision: revision, position: undefined };
     }
@@ -88,6 +108,12 @@ export async function handleCommand<Command, Event extends DomainEvent, State>(
         { expectedRevision },
       );
     } catch (error) {
+      if (error instanceof WrongExpectedRevisionError && options.expectedRevision !== undefined)
+        throw new StaleRevisionError(
+          streamName,
+          options.expectedRevision,
+          error.actual === 'no_stream' ? -1 : error.actual,
+        );
       if (error instanceof WrongExpectedRevisionError && attempt <= maxRetries) continue;
       if (error instanceof WrongExpectedRevisionError)
         throw new ConcurrencyConflictError(streamName, attempt);

@@ -27,6 +27,23 @@ export class WrongExpectedRevisionError extends EventStoreError {
   }
 }
 
+/**
+ * The caller decided on a revision of the stream that is no longer its latest (HTTP
+ * `If-Match`): read again and decide again. Carries the current revision for the new ETag.
+ */
+export class StaleRevisionError extends EventStoreError {
+  readonly code = 'STALE_REVISION';
+
+  constructor(
+    readonly streamName: string,
+    readonly expected: number,
+    /** The stream's revision now (-1: no stream). */
+    readonly actual: number,
+  ) {
+    super(`The stream changed since revision ${expected} (now ${actual}); read it again.`);
+  }
+}
+
 /** A stream that must exist does not. */
 export class StreamNotFoundError extends EventStoreError {
   readonly code = 'STREAM_NOT_FOUND';

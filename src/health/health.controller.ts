@@ -10,7 +10,7 @@ import {
 import { Public } from '../auth/auth.guard';
 import { OperatorAccess } from '../auth/operator-access';
 import type { EventStore } from '../event-sourcing';
-import { ApiProblem } from '../http/problem-details';
+import { ApiProblem } from '../shared/api-problem';
 import { EVENT_STORE } from '../stores/event-store.module';
 import { ProjectionRunner } from '../projections/projection-runner';
 

@@ -8,8 +8,9 @@ import {
 import type { ValidationError } from 'class-validator';
 import type { FastifyReply } from 'fastify';
 import { InvalidTokenError } from '../auth/tokens';
-import { EventStoreError } from '../event-sourcing';
+import { EventStoreError, StaleRevisionError } from '../event-sourcing';
 import { InvalidCursorError } from '../projections/read-model-store';
+import { ApiProblem } from '../shared/api-problem';
 import { DomainError } from '../shared/domain/domain-error';
 
 /** One bad field of a request. */
@@ -33,22 +34,6 @@ export class RequestValidationError extends Error {
     super(
       `${errors.length} field${errors.length === 1 ? ' is' : 's are'} invalid: ${errors.map((e) => e.field).join(', ')}.`,
     );
-  }
-}
-
-/**
- * A refusal decided at the edge (401, 403, 404 that hides existence, 409 of a running job, 429,
- * 503), with any extension members its problem document carries (e.g. `runningId`).
- */
-export class ApiProblem extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly headers: Readonly<Record<string, string>> = {},
-    readonly extensions: Readonly<Record<string, unknown>> = {},
-  ) {
-    super(message);
   }
 }
 
@@ -155,6 +140,13 @@ export function toProblem(exception: unknown): {
     return {
       document: problem(401, 'UNAUTHENTICATED', exception.message),
       headers: { 'www-authenticate': 'Bearer' },
+    };
+  }
+  if (exception instanceof StaleRevisionError) {
+    // The new ETag comes with the refusal, so the client can read again and resend.
+    return {
+      document: problem(409, exception.code, exception.message),
+      headers: { etag: `"${exception.actual}"` },
     };
   }
   if (exception instanceof EventStoreError) {

@@ -2,7 +2,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import rateLimit, { normalizeIP } from '@fastify/rate-limit';
 import type { FastifyRequest } from 'fastify';
 import { TokenVerifier, bearerToken } from '../auth/tokens';
-import { ApiProblem } from './problem-details';
+import { ApiProblem } from '../shared/api-problem';
 
 /**
  * Limits every route to `perMinute` requests per caller and minute (429 problem+json with

@@ -1,7 +1,7 @@
 import { type ExecutionContext, createParamDecorator } from '@nestjs/common';
 import type { AuthenticatedRequest } from '../auth/auth.guard';
 import { type CommandContext, commandContext } from '../shared/command-context';
-import { ApiProblem } from './problem-details';
+import { ApiProblem } from '../shared/api-problem';
 
 /** The command context of a request: the caller, a correlation id and the clock, read once. */
 export const RequestContext = createParamDecorator(

@@ -3,7 +3,7 @@ import { RouteConfig } from '@nestjs/platform-fastify';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Public } from '../auth/auth.guard';
 import { OperatorAccess } from '../auth/operator-access';
-import { ApiProblem } from '../http/problem-details';
+import { ApiProblem } from '../shared/api-problem';
 import { Metrics } from './metrics';
 
 /**

@@ -1,11 +1,10 @@
-import { Body, Controller, Headers, HttpCode, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, HttpCode, Param, Post, UseInterceptors } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
 import { Roles } from '../auth/auth.guard';
 import { ReasonDto } from '../applications/commands/application.dto';
 import { timeOrderedUuid } from '../event-sourcing';
-import { ApiProblem } from '../http/problem-details';
+import { IfMatch, StreamRevisionEtag } from '../http/etag';
 import { RequestContext } from '../http/request-context';
 import type { CommandContext } from '../shared/command-context';
 import {
@@ -28,6 +27,7 @@ const IF_MATCH = {
 @ApiBearerAuth()
 @ApiHeader(IF_MATCH)
 @Controller('v1/participants/:participantId')
+@UseInterceptors(StreamRevisionEtag)
 export class ParticipantsController {
   constructor(private readonly commands: CommandBus) {}
 
@@ -40,8 +40,7 @@ export class ParticipantsController {
     @Param('participantId') participantId: string,
     @Body() body: LogActivityDto,
     @RequestContext() context: CommandContext,
-    @Headers('if-match') ifMatch: string | undefined,
-    @Res({ passthrough: true }) reply: FastifyReply,
+    @IfMatch() expectedRevision: number | undefined,
   ) {
     const activityId = timeOrderedUuid(context.now.getTime());
     const request: ParticipantRequest = {
@@ -55,7 +54,7 @@ export class ParticipantsController {
       hours: body.hours,
       evidence: body.evidence ?? null,
     };
-    return { activityId, ...(await this.run(participantId, request, context, ifMatch, reply)) };
+    return { activityId, ...(await this.run(participantId, request, context, expectedRevision)) };
   }
 
   @Post('activities/:activityId/verification')
@@ -67,10 +66,14 @@ export class ParticipantsController {
     @Param('participantId') participantId: string,
     @Param('activityId') activityId: string,
     @RequestContext() context: CommandContext,
-    @Headers('if-match') ifMatch: string | undefined,
-    @Res({ passthrough: true }) reply: FastifyReply,
+    @IfMatch() expectedRevision: number | undefined,
   ) {
-    return this.run(participantId, { type: 'VerifyActivity', activityId }, context, ifMatch, reply);
+    return this.run(
+      participantId,
+      { type: 'VerifyActivity', activityId },
+      context,
+      expectedRevision,
+    );
   }
 
   @Post('activities/:activityId/rejection')
@@ -83,15 +86,13 @@ export class ParticipantsController {
     @Param('activityId') activityId: string,
     @Body() body: ReasonDto,
     @RequestContext() context: CommandContext,
-    @Headers('if-match') ifMatch: string | undefined,
-    @Res({ passthrough: true }) reply: FastifyReply,
+    @IfMatch() expectedRevision: number | undefined,
   ) {
     return this.run(
       participantId,
       { type: 'RejectActivity', activityId, reason: body.reason },
       context,
-      ifMatch,
-      reply,
+      expectedRevision,
     );
   }
 
@@ -107,8 +108,7 @@ export class ParticipantsController {
     @Param('activityId') activityId: string,
     @Body() body: CorrectActivityDto,
     @RequestContext() context: CommandContext,
-    @Headers('if-match') ifMatch: string | undefined,
-    @Res({ passthrough: true }) reply: FastifyReply,
+    @IfMatch() expectedRevision: number | undefined,
   ) {
     const { reason, hours, pillar, category } = body;
     const request: ParticipantRequest = {
@@ -119,7 +119,7 @@ export class ParticipantsController {
       ...(pillar === undefined ? {} : { pillar }),
       ...(category === undefined ? {} : { category }),
     };
-    return this.run(participantId, request, context, ifMatch, reply);
+    return this.run(participantId, request, context, expectedRevision);
   }
 
   @Post('activities/:activityId/retraction')
@@ -132,15 +132,13 @@ export class ParticipantsController {
     @Param('activityId') activityId: string,
     @Body() body: ReasonDto,
     @RequestContext() context: CommandContext,
-    @Headers('if-match') ifMatch: string | undefined,
-    @Res({ passthrough: true }) reply: FastifyReply,
+    @IfMatch() expectedRevision: number | undefined,
   ) {
     return this.run(
       participantId,
       { type: 'RetractActivity', activityId, reason: body.reason },
       context,
-      ifMatch,
-      reply,
+      expectedRevision,
     );
   }
 
@@ -153,15 +151,13 @@ export class ParticipantsController {
     @Param('participantId') participantId: string,
     @Body() body: ReviewDto,
     @RequestContext() context: CommandContext,
-    @Headers('if-match') ifMatch: string | undefined,
-    @Res({ passthrough: true }) reply: FastifyReply,
+    @IfMatch() expectedRevision: number | undefined,
   ) {
     return this.run(
       participantId,
       { type: 'ReviewProgress', period: body.period, rating: body.rating, note: body.note ?? null },
       context,
-      ifMatch,
-      reply,
+      expectedRevision,
     );
   }
 
@@ -176,10 +172,9 @@ export class ParticipantsController {
   complete(
     @Param('participantId') participantId: string,
     @RequestContext() context: CommandContext,
-    @Headers('if-match') ifMatch: string | undefined,
-    @Res({ passthrough: true }) reply: FastifyReply,
+    @IfMatch() expectedRevision: number | undefined,
   ) {
-    return this.run(participantId, { type: 'CompleteParticipation' }, context, ifMatch, reply);
+    return this.run(participantId, { type: 'CompleteParticipation' }, context, expectedRevision);
   }
 
   @Post('withdrawal')
@@ -191,15 +186,13 @@ export class ParticipantsController {
     @Param('participantId') participantId: string,
     @Body() body: ReasonDto,
     @RequestContext() context: CommandContext,
-    @Headers('if-match') ifMatch: string | undefined,
-    @Res({ passthrough: true }) reply: FastifyReply,
+    @IfMatch() expectedRevision: number | undefined,
   ) {
     return this.run(
       participantId,
       { type: 'WithdrawParticipant', reason: body.reason },
       context,
-      ifMatch,
-      reply,
+      expectedRevision,
     );
   }
 
@@ -214,41 +207,24 @@ export class ParticipantsController {
   invite(
     @Param('participantId') participantId: string,
     @RequestContext() context: CommandContext,
-    @Headers('if-match') ifMatch: string | undefined,
-    @Res({ passthrough: true }) reply: FastifyReply,
+    @IfMatch() expectedRevision: number | undefined,
   ) {
     return this.run(
       participantId,
       { type: 'InviteToAdvancementAssociation' },
       context,
-      ifMatch,
-      reply,
+      expectedRevision,
     );
   }
 
-  private async run(
+  private run(
     participantId: string,
     request: ParticipantRequest,
     context: CommandContext,
-    ifMatch: string | undefined,
-    reply: FastifyReply,
+    expectedRevision: number | undefined,
   ) {
-    const result = await this.commands.execute(
-      new ParticipantCommandMessage(participantId, request, context, parseIfMatch(ifMatch)),
+    return this.commands.execute(
+      new ParticipantCommandMessage(participantId, request, context, expectedRevision),
     );
-    void reply.header('etag', `"${result.revision}"`);
-    return { position: result.position };
   }
-}
-
-function parseIfMatch(header: string | undefined): number | undefined {
-  if (header === undefined) return undefined;
-  const match = /^(?:W\/)?"?(\d+)"?$/.exec(header.trim());
-  if (!match)
-    throw new ApiProblem(
-      400,
-      'INVALID_IF_MATCH',
-      'If-Match must be an ETag this API gave, such as "3".',
-    );
-  return Number(match[1]);
 }

@@ -11,7 +11,7 @@ import {
 } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import type { EventStore } from '../event-sourcing';
-import { ApiProblem } from '../http/problem-details';
+import { ApiProblem } from '../shared/api-problem';
 import { applicationsProjection } from '../applications/queries/applications.projection';
 import { progressProjection } from '../participants/queries/progress.projection';
 import { timelineProjection } from '../participants/queries/timeline.projection';

@@ -2,7 +2,7 @@ import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Roles } from '../../auth/auth.guard';
 import type { Principal } from '../../auth/principal';
-import { ApiProblem } from '../../http/problem-details';
+import { ApiProblem } from '../../shared/api-problem';
 import { ProblemDocumentDto } from '../../http/openapi';
 import { ReadQueryDto } from '../../participants/queries/participant-queries.controller';
 import { READ_MODEL_STORE, ReadYourWrites } from '../../projections/projections.module';

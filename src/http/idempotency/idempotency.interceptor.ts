@@ -10,7 +10,8 @@ import type { FastifyReply } from 'fastify';
 import { type Observable, from, lastValueFrom } from 'rxjs';
 import type { AuthenticatedRequest } from '../../auth/auth.guard';
 import { canonicalJson } from '../../event-sourcing';
-import { ApiProblem, ReplayedProblem, toProblem } from '../problem-details';
+import { ApiProblem } from '../../shared/api-problem';
+import { ReplayedProblem, toProblem } from '../problem-details';
 import { IDEMPOTENCY_STORE, type IdempotencyStore } from './idempotency-store';
 
 const KEY = /^[\x21-\x7e]{1,255}$/;

@@ -2,9 +2,9 @@ import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { type EventStore, handleCommand } from '../../event-sourcing';
 import { EVENT_STORE } from '../../stores/event-store.module';
-import { ApiProblem } from '../../http/problem-details';
 import { canSee } from '../../applications/application-access';
-import { type CommandContext, eventMetadata, loadState } from '../../shared/command-context';
+import { type CommandContext, eventMetadata } from '../../shared/command-context';
+import { notFound } from '../../shared/domain/domain-error';
 import { localDate } from '../../shared/domain/calendar';
 import type { Positioned } from '../../programmes/commands/define-programme.handler';
 import {
@@ -27,43 +27,40 @@ export class ParticipantCommandMessage extends Command<{ revision: number } & Po
     readonly participantId: string,
     readonly request: ParticipantRequest,
     readonly context: CommandContext,
-    /** From `If-Match`: the revision the client last read; stale means 409. */
-    readonly ifMatch: number | undefined,
+    /** From `If-Match`: the revision the client decided on; a stale one is 409. */
+    readonly expectedRevision: number | undefined,
   ) {
     super();
   }
 }
 
+/**
+ * Every participant command: one read of the participant's stream, which serves the access
+ * check, If-Match, "today" in the programme's time zone and the decision alike.
+ */
 @CommandHandler(ParticipantCommandMessage)
 export class ParticipantCommandHandler implements ICommandHandler<ParticipantCommandMessage> {
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
 
-  async execute({ participantId, request, context, ifMatch }: ParticipantCommandMessage) {
-    const stream = participantStream(participantId);
-    const hidden = new ApiProblem(404, 'PARTICIPANT_NOT_FOUND', `No participant ${participantId}.`);
+  async execute({ participantId, request, context, expectedRevision }: ParticipantCommandMessage) {
+    const hidden = notFound('PARTICIPANT_NOT_FOUND', `No participant ${participantId}.`);
     if (!/^[0-9a-f-]{36}$/.test(participantId)) throw hidden;
-    const { state, revision } = await loadState(this.store, stream, participantDecider);
-    // Staff of another society, or another student, learn nothing about this participant.
-    if (!state || !canSee(context.principal, state.participantSub, state.societyCode)) throw hidden;
-    if (ifMatch !== undefined && ifMatch !== revision) {
-      throw new ApiProblem(
-        409,
-        'STALE_REVISION',
-        `The participant changed since revision ${ifMatch} (now ${revision}); read it again.`,
-        {
-          etag: `"${revision}"`,
+    const result = await handleCommand(
+      this.store,
+      participantStream(participantId),
+      participantDecider,
+      (state) =>
+        ({ ...request, today: localDate(context.now, state!.timeZone) }) as ParticipantCommand,
+      {
+        metadata: eventMetadata(context),
+        ...(expectedRevision === undefined ? {} : { expectedRevision }),
+        // Staff of another society, or another student, learn nothing about this participant.
+        authorize: (state) => {
+          if (!state || !canSee(context.principal, state.participantSub, state.societyCode))
+            throw hidden;
         },
-      );
-    }
-    const command = {
-      ...request,
-      today: localDate(context.now, state.timeZone),
-    } as ParticipantCommand;
-    const result = await handleCommand(this.store, stream, participantDecider, command, {
-      metadata: eventMetadata(context),
-      // With If-Match the client decided on what it read: a concurrent change is its to resolve.
-      maxRetries: ifMatch === undefined ? 3 : 0,
-    });
+      },
+    );
     return { revision: result.nextRevision, position: result.position ?? null };
   }
 }

@@ -15,7 +15,7 @@ import { EVENT_STORE } from '../../stores/event-store.module';
 import { CurrentPrincipal, Roles } from '../../auth/auth.guard';
 import type { Principal } from '../../auth/principal';
 import { canSee } from '../../applications/application-access';
-import { ApiProblem } from '../../http/problem-details';
+import { ApiProblem } from '../../shared/api-problem';
 import { ProblemDocumentDto } from '../../http/openapi';
 import { IsCalendarDate, IsInstant, IsText } from '../../http/validators';
 import { READ_MODEL_STORE, ReadYourWrites } from '../../projections/projections.module';

@@ -11,7 +11,7 @@ import { CurrentPrincipal, Roles } from '../../auth/auth.guard';
 import { AppConfig } from '../../config/app-config';
 import type { Principal } from '../../auth/principal';
 import type { ApplicationDoc } from '../../applications/queries/applications.projection';
-import { ApiProblem } from '../../http/problem-details';
+import { ApiProblem } from '../../shared/api-problem';
 import { ProblemDocumentDto } from '../../http/openapi';
 import {
   PageQueryDto,
