@@ -43,7 +43,7 @@ export class StreamRevisionEtag implements NestInterceptor {
     return next.handle().pipe(
       map((result: unknown) => {
         if (result === null || typeof result !== 'object' || !('revision' in result)) return result;
-        const { revision, ...body } = result as { revision: unknown };
+        const { revision, ...body } = result;
         if (typeof revision === 'number') void reply.header('etag', `"${revision}"`);
         return body;
       }),
