@@ -12,7 +12,7 @@ import { rmSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { PROJECTIONS } from '../src/projections/projections.module';
+import { PROJECTIONS } from '../src/read-models';
 import { rebuildProjections } from '../src/projections/projection-rebuild';
 import { SqliteReadModelStore } from '../src/stores/read-models/sqlite-read-model-store';
 import { SqliteEventStore } from '../src/stores/sqlite/sqlite-event-store';

@@ -30,7 +30,7 @@ import { printBenchLines, report, scaled, SCALE } from './bench-kit';
 import { logTreeHead } from '../src/audit/digest';
 import { verifyChains } from '../src/event-sourcing';
 import { progressAsOf } from '../src/participants/queries/as-of';
-import { PROJECTIONS } from '../src/projections/projections.module';
+import { PROJECTIONS } from '../src/read-models';
 import { verifyReadModels } from '../src/projections/verify-read-models';
 
 const run = promisify(execFile);

@@ -11,6 +11,8 @@ import { IdempotencyModule } from './http/idempotency/idempotency.module';
 import { ParticipantsModule } from './participants/participants.module';
 import { ProgrammesModule } from './programmes/programmes.module';
 import { ProjectionsModule } from './projections/projections.module';
+import { PROJECTIONS } from './read-models';
+import { ReadModelStoreModule } from './stores/read-model-store.module';
 import { Clock, SystemClock } from './shared/clock';
 import { EventStoreModule } from './stores/event-store.module';
 
@@ -26,7 +28,8 @@ export class AppModule {
         EventStoreModule.forRoot(),
         AuthModule,
         IdempotencyModule,
-        ProjectionsModule,
+        ReadModelStoreModule,
+        ProjectionsModule.forRoot(PROJECTIONS),
         HealthModule,
         ProgrammesModule,
         ApplicationsModule,

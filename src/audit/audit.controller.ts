@@ -15,9 +15,9 @@ import { ApiProblem } from '../shared/api-problem';
 import { ProblemDocumentDto } from '../http/openapi';
 import { IsText } from '../http/validators';
 import { ReadQueryDto } from '../participants/queries/participant-queries.controller';
-import { ReadYourWrites } from '../projections/projections.module';
+import { ReadYourWrites } from '../projections/read-your-writes';
 import { InvalidCursorError, decodeCursor, encodeCursor } from '../projections/read-model-store';
-import { EVENT_STORE } from '../stores/event-store.module';
+import { EVENT_STORE } from '../event-sourcing';
 import { VerificationJobs, type VerificationJobView } from './verification-jobs';
 
 export class StreamPageQueryDto extends ReadQueryDto {

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
+import { PROJECTIONS } from '../read-models';
 import { FixedClock } from '../shared/clock';
 import { SqliteReadModelStore } from '../stores/read-models/sqlite-read-model-store';
 import { SqliteEventStore } from '../stores/sqlite/sqlite-event-store';
@@ -29,6 +30,7 @@ describe('VerificationJobs', () => {
       events,
       readModels,
       new FixedClock(new Date('2026-07-01T08:00:00Z')),
+      PROJECTIONS,
     );
   });
   afterEach(async () => {

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import type { ChainProblem, EventStore } from '../event-sourcing';
+import { EVENT_STORE, type ChainProblem, type EventStore } from '../event-sourcing';
 import { ApiProblem } from '../shared/api-problem';
-import { PROJECTIONS, READ_MODEL_STORE } from '../projections/projections.module';
-import type { ReadModelStore } from '../projections/read-model-store';
+import type { Projection } from '../projections/projection';
+import { SERVED_PROJECTIONS } from '../projections/projections.module';
+import { READ_MODEL_STORE, type ReadModelStore } from '../projections/read-model-store';
 import type { ReadModelProblem } from '../projections/verify-read-models';
 import { Clock } from '../shared/clock';
-import { EVENT_STORE } from '../stores/event-store.module';
 import { runVerification, type VerificationReport } from './verification';
 
 /** How many finished jobs are kept to be read back; older ones are forgotten (404). */
@@ -65,6 +65,7 @@ export class VerificationJobs implements OnModuleDestroy {
     @Inject(EVENT_STORE) private readonly events: EventStore,
     @Inject(READ_MODEL_STORE) private readonly readModels: ReadModelStore,
     @Inject(Clock) private readonly clock: Clock,
+    @Inject(SERVED_PROJECTIONS) private readonly projections: ReadonlyArray<Projection<unknown>>,
   ) {}
 
   /** Starts a verification; a 409 problem naming the running one if there is one. */
@@ -114,7 +115,7 @@ export class VerificationJobs implements OnModuleDestroy {
     try {
       chainHead = await this.events.headPosition();
       job.view = { ...job.view, progress: { done: 0, total: 2 * chainHead } };
-      const report = await runVerification(this.events, this.readModels, PROJECTIONS, {
+      const report = await runVerification(this.events, this.readModels, this.projections, {
         now: () => this.clock.now(),
         signal: job.abort.signal,
         onProgress: ({ step, position, head }) => {

@@ -92,3 +92,6 @@ export interface EventStore {
   /** Releases connections and ends open subscriptions. */
   close(): Promise<void>;
 }
+
+/** Injection token of the configured `EventStore` (the port above), for the application's wiring. */
+export const EVENT_STORE = Symbol('EventStore');

@@ -11,7 +11,7 @@ import { Public } from '../auth/auth.guard';
 import { OperatorAccess } from '../auth/operator-access';
 import type { EventStore } from '../event-sourcing';
 import { ApiProblem } from '../shared/api-problem';
-import { EVENT_STORE } from '../stores/event-store.module';
+import { EVENT_STORE } from '../event-sourcing';
 import { ProjectionRunner } from '../projections/projection-runner';
 
 /**

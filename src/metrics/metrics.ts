@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { EventStore } from '../event-sourcing';
 import { ProjectionRunner } from '../projections/projection-runner';
-import { EVENT_STORE } from '../stores/event-store.module';
+import { EVENT_STORE } from '../event-sourcing';
 
 /**
  * The Prometheus metrics of one running app (prom-client, one registry per app so that several

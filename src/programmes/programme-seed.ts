@@ -6,7 +6,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { type EventStore, handleCommand } from '../event-sourcing';
-import { EVENT_STORE } from '../stores/event-store.module';
+import { EVENT_STORE } from '../event-sourcing';
 import { commandContext, eventMetadata } from '../shared/command-context';
 import { DTDP_2025, programmeDecider, programmeStream } from './domain/programme';
 

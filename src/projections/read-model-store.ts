@@ -137,3 +137,6 @@ export function decodeCursor(cursor: string): [string | number | null, string] {
     return parsed as [string | number | null, string];
   throw new InvalidCursorError();
 }
+
+/** Injection token of the configured `ReadModelStore`. */
+export const READ_MODEL_STORE = Symbol('ReadModelStore');

@@ -1,13 +1,10 @@
 import { join } from 'node:path';
 import { type DynamicModule, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import type { EventStore } from '../event-sourcing';
+import { EVENT_STORE, type EventStore } from '../event-sourcing';
 import { EventStoreDbEventStore } from './eventstoredb/eventstoredb-event-store';
 import { PostgresEventStore } from './postgres/postgres-event-store';
 import { SqliteEventStore } from './sqlite/sqlite-event-store';
-
-/** Injection token for the configured `EventStore`. */
-export const EVENT_STORE = Symbol('EventStore');
 
 /** The SQLite file of the embedded event store inside DATA_DIR. */
 export function sqliteEventStoreFile(config: AppConfig): string {

@@ -26,7 +26,7 @@ import {
   programmeDecider,
   programmeStream,
 } from '../../src/programmes/domain/programme';
-import { PROJECTIONS } from '../../src/projections/projections.module';
+import { PROJECTIONS } from '../../src/read-models';
 import { rebuildProjection } from '../../src/projections/projection-rebuild';
 import { ProjectionRunner } from '../../src/projections/projection-runner';
 import { SqliteReadModelStore } from '../../src/stores/read-models/sqlite-read-model-store';

@@ -9,7 +9,7 @@ import type { Role } from '../../src/auth/principal';
 import { loadConfig } from '../../src/config/app-config';
 import type { EventStore } from '../../src/event-sourcing';
 import { FixedClock } from '../../src/shared/clock';
-import { EVENT_STORE } from '../../src/stores/event-store.module';
+import { EVENT_STORE } from '../../src/event-sourcing';
 import { freshSchemaUrl } from './postgres';
 
 /** The local token secret every test app runs with, to sign tokens with hand-picked claims. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { type EventStore, handleCommand } from '../../event-sourcing';
-import { EVENT_STORE } from '../../stores/event-store.module';
+import { EVENT_STORE } from '../../event-sourcing';
 import { type CommandContext, eventMetadata, loadState } from '../../shared/command-context';
 import { participantDecider, participantStream } from '../../participants/domain/participant';
 import type { Positioned } from '../../programmes/commands/define-programme.handler';

@@ -1,7 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { type EventStore, handleCommand } from '../../event-sourcing';
-import { EVENT_STORE } from '../../stores/event-store.module';
+import { EVENT_STORE } from '../../event-sourcing';
 import { canSee } from '../../applications/application-access';
 import { type CommandContext, eventMetadata } from '../../shared/command-context';
 import { notFound } from '../../shared/domain/domain-error';

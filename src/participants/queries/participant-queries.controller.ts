@@ -11,14 +11,15 @@ import {
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Max, MaxLength, Min } from 'class-validator';
 import type { EventStore, RecordedEvent } from '../../event-sourcing';
-import { EVENT_STORE } from '../../stores/event-store.module';
+import { EVENT_STORE } from '../../event-sourcing';
 import { CurrentPrincipal, Roles } from '../../auth/auth.guard';
 import type { Principal } from '../../auth/principal';
 import { canSee } from '../../applications/application-access';
 import { ApiProblem } from '../../shared/api-problem';
 import { ProblemDocumentDto } from '../../http/openapi';
 import { IsCalendarDate, IsInstant, IsText } from '../../http/validators';
-import { READ_MODEL_STORE, ReadYourWrites } from '../../projections/projections.module';
+import { READ_MODEL_STORE } from '../../projections/read-model-store';
+import { ReadYourWrites } from '../../projections/read-your-writes';
 import {
   InvalidCursorError,
   decodeCursor,

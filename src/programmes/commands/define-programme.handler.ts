@@ -1,7 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { type EventStore, handleCommand } from '../../event-sourcing';
-import { EVENT_STORE } from '../../stores/event-store.module';
+import { EVENT_STORE } from '../../event-sourcing';
 import { type CommandContext, eventMetadata } from '../../shared/command-context';
 import { programmeDecider, programmeStream, type ProgrammeRules } from '../domain/programme';
 

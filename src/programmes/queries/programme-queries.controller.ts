@@ -19,7 +19,8 @@ import {
 } from '../../participants/queries/participant-queries.controller';
 import type { ProgressSummary } from '../../participants/queries/progress.projection';
 import { viewOf, type ProgressView } from '../../participants/queries/progress.view';
-import { READ_MODEL_STORE, ReadYourWrites } from '../../projections/projections.module';
+import { READ_MODEL_STORE } from '../../projections/read-model-store';
+import { ReadYourWrites } from '../../projections/read-your-writes';
 import {
   InvalidCursorError,
   decodeCursor,
