@@ -1,5 +1,6 @@
 import type { EventStore } from '../event-sourcing';
 import type { Principal } from '../auth/principal';
+import { canSee } from '../auth/access';
 import { ApiProblem } from '../shared/api-problem';
 import { loadState } from '../shared/command-context';
 import { notFound } from '../shared/domain/domain-error';
@@ -39,20 +40,4 @@ export async function loadApplicationFor(
   const { state } = await loadState(store, applicationStream(applicationId), applicationDecider);
   if (!state || !canSee(principal, state.applicantSub, state.preferredSocietyCode)) throw hidden;
   return state;
-}
-
-/** The access rule shared by applications and participants. */
-export function canSee(principal: Principal, ownerSub: string, societyCode: string): boolean {
-  switch (principal.role) {
-    case 'programme_admin':
-    case 'auditor':
-      return true;
-    case 'society_staff':
-      return principal.society === societyCode;
-    case 'applicant':
-    case 'participant':
-      return principal.sub === ownerSub;
-    case 'dashboard':
-      return false;
-  }
 }

@@ -14,7 +14,7 @@ import type { EventStore } from '../event-sourcing';
 import { ApiProblem } from '../shared/api-problem';
 import { ProblemDocumentDto } from '../http/openapi';
 import { IsText } from '../http/validators';
-import { ReadQueryDto } from '../participants/queries/participant-queries.controller';
+import { ReadQueryDto } from '../http/query.dto';
 import { ReadYourWrites } from '../projections/read-your-writes';
 import { InvalidCursorError, decodeCursor, encodeCursor } from '../projections/read-model-store';
 import { EVENT_STORE } from '../event-sourcing';

@@ -53,3 +53,6 @@ export async function loadState<Event extends DomainEvent, State>(
   }
   return { state: foldEvents(decider, events), revision: events.length - 1, events };
 }
+
+/** What every command answers: the global position of its last event (null: nothing changed). */
+export type Positioned = { readonly position: number | null };

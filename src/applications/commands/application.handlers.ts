@@ -5,7 +5,7 @@ import { type EventStore, handleCommand } from '../../event-sourcing';
 import { EVENT_STORE } from '../../event-sourcing';
 import { type CommandContext, eventMetadata, loadState } from '../../shared/command-context';
 import { participantDecider, participantStream } from '../../participants/domain/participant';
-import type { Positioned } from '../../programmes/commands/define-programme.handler';
+import type { Positioned } from '../../shared/command-context';
 import { loadApplicationFor, loadProgramme } from '../application-access';
 import { applicationDecider, applicationStream, type ApplicationForm } from '../domain/application';
 import type { Eligibility } from '../domain/eligibility';

@@ -4,11 +4,11 @@ import { CurrentPrincipal, Roles } from '../../auth/auth.guard';
 import type { Principal } from '../../auth/principal';
 import { ApiProblem } from '../../shared/api-problem';
 import { ProblemDocumentDto } from '../../http/openapi';
-import { ReadQueryDto } from '../../participants/queries/participant-queries.controller';
+import { ReadQueryDto } from '../../http/query.dto';
 import { READ_MODEL_STORE } from '../../projections/read-model-store';
 import { ReadYourWrites } from '../../projections/read-your-writes';
 import type { ReadModelStore } from '../../projections/read-model-store';
-import { canSee } from '../application-access';
+import { canSee } from '../../auth/access';
 import type { ApplicationDoc } from './applications.projection';
 
 @ApiTags('applications')

@@ -2,11 +2,11 @@ import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { type EventStore, handleCommand } from '../../event-sourcing';
 import { EVENT_STORE } from '../../event-sourcing';
-import { canSee } from '../../applications/application-access';
+import { canSee } from '../../auth/access';
 import { type CommandContext, eventMetadata } from '../../shared/command-context';
 import { notFound } from '../../shared/domain/domain-error';
 import { localDate } from '../../shared/domain/calendar';
-import type { Positioned } from '../../programmes/commands/define-programme.handler';
+import type { Positioned } from '../../shared/command-context';
 import {
   participantDecider,
   participantStream,

@@ -8,16 +8,16 @@ import {
   ApiTags,
   IntersectionType,
 } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, Max, MaxLength, Min } from 'class-validator';
+import { IsOptional } from 'class-validator';
 import type { EventStore, RecordedEvent } from '../../event-sourcing';
 import { EVENT_STORE } from '../../event-sourcing';
 import { CurrentPrincipal, Roles } from '../../auth/auth.guard';
 import type { Principal } from '../../auth/principal';
-import { canSee } from '../../applications/application-access';
+import { canSee } from '../../auth/access';
 import { ApiProblem } from '../../shared/api-problem';
 import { ProblemDocumentDto } from '../../http/openapi';
-import { IsCalendarDate, IsInstant, IsText } from '../../http/validators';
+import { IsCalendarDate, IsInstant } from '../../http/validators';
+import { PageQueryDto, ReadQueryDto } from '../../http/query.dto';
 import { READ_MODEL_STORE } from '../../projections/read-model-store';
 import { ReadYourWrites } from '../../projections/read-your-writes';
 import {
@@ -33,36 +33,6 @@ import { eligibilityView } from './eligibility.view';
 import type { ProgressDoc } from './progress.projection';
 import { progressView } from './progress.view';
 import { type TimelineItem } from './timeline.projection';
-
-/** `?minPosition=N`: answer once the read models have applied position N (read-your-writes). */
-export class ReadQueryDto {
-  @ApiPropertyOptional({
-    description:
-      'answer only once the read models have processed this global position; 503 after 5 s',
-  })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  minPosition?: number;
-}
-
-/** A paged list query. */
-export class PageQueryDto extends ReadQueryDto {
-  @ApiPropertyOptional({ default: 50, maximum: 500 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(500)
-  limit?: number;
-
-  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
-  @IsOptional()
-  @IsText()
-  @MaxLength(1000)
-  cursor?: string;
-}
 
 const asOfProperty = {
   description:

@@ -2,11 +2,8 @@ import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { type EventStore, handleCommand } from '../../event-sourcing';
 import { EVENT_STORE } from '../../event-sourcing';
-import { type CommandContext, eventMetadata } from '../../shared/command-context';
+import { type CommandContext, type Positioned, eventMetadata } from '../../shared/command-context';
 import { programmeDecider, programmeStream, type ProgrammeRules } from '../domain/programme';
-
-/** What a command answers: the global position of its last event (read-your-writes). */
-export type Positioned = { readonly position: number | null };
 
 export class DefineProgrammeCommand extends Command<
   { programmeId: string; created: boolean } & Positioned

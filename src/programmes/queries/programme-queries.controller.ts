@@ -13,10 +13,7 @@ import type { Principal } from '../../auth/principal';
 import type { ApplicationDoc } from '../../applications/queries/applications.projection';
 import { ApiProblem } from '../../shared/api-problem';
 import { ProblemDocumentDto } from '../../http/openapi';
-import {
-  PageQueryDto,
-  ReadQueryDto,
-} from '../../participants/queries/participant-queries.controller';
+import { PageQueryDto, ReadQueryDto } from '../../http/query.dto';
 import type { ProgressSummary } from '../../participants/queries/progress.projection';
 import { viewOf, type ProgressView } from '../../participants/queries/progress.view';
 import { READ_MODEL_STORE } from '../../projections/read-model-store';
