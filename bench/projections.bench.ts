@@ -16,7 +16,7 @@ import { Controller, Get, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type autocannon from 'autocannon';
-import { participantIdFor } from '../src/applications/commands/application.handlers';
+import { participantIdFor } from '../src/participants/commands/enrol-participant';
 import { mintToken } from '../src/auth/tokens';
 import { createApp } from '../src/bootstrap';
 import { loadConfig } from '../src/config/app-config';

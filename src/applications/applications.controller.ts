@@ -2,13 +2,11 @@ import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../auth/auth.guard';
+import { ReasonDto } from '../http/reason.dto';
 import { RequestContext } from '../http/request-context';
 import type { CommandContext } from '../shared/command-context';
 import {
-  EnrolDto,
-  EnrolResultDto,
   MatchDto,
-  ReasonDto,
   RecommendDto,
   SubmitApplicationDto,
   SubmitApplicationResultDto,
@@ -16,7 +14,6 @@ import {
 import { ApiCommand, PositionResultDto } from '../http/openapi';
 import {
   DecideSelectionCommand,
-  EnrolParticipantCommand,
   type SelectionDecision,
   SubmitApplicationCommand,
 } from './commands/application.handlers';
@@ -111,19 +108,6 @@ export class ApplicationsController {
     @RequestContext() context: CommandContext,
   ) {
     return this.decide(id, { type: 'MarkNotSelected', reason: body.reason }, context);
-  }
-
-  @Post('applications/:applicationId/enrolment')
-  @Roles('programme_admin')
-  @HttpCode(201)
-  @ApiOperation({ summary: 'Enrol a matched candidate as a participant' })
-  @ApiCommand({ status: 201, type: EnrolResultDto, errors: [400, 403, 404, 409, 422] })
-  enrol(
-    @Param('applicationId') id: string,
-    @Body() body: EnrolDto,
-    @RequestContext() context: CommandContext,
-  ) {
-    return this.commands.execute(new EnrolParticipantCommand(id, body.startDate, context));
   }
 
   private decide(applicationId: string, decision: SelectionDecision, context: CommandContext) {

@@ -1,14 +1,10 @@
 import { Module } from '@nestjs/common';
 import { ApplicationsController } from './applications.controller';
 import { ApplicationQueriesController } from './queries/application-queries.controller';
-import {
-  DecideSelectionHandler,
-  EnrolParticipantHandler,
-  SubmitApplicationHandler,
-} from './commands/application.handlers';
+import { DecideSelectionHandler, SubmitApplicationHandler } from './commands/application.handlers';
 
 @Module({
   controllers: [ApplicationsController, ApplicationQueriesController],
-  providers: [SubmitApplicationHandler, DecideSelectionHandler, EnrolParticipantHandler],
+  providers: [SubmitApplicationHandler, DecideSelectionHandler],
 })
 export class ApplicationsModule {}

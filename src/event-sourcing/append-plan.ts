@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { randomUUID } from 'node:crypto';
 import type { EventMetadata, JsonObject, NewEvent, RecordedEvent } from './event';
 import type { AppendResult, ExpectedRevision } from './event-store';
@@ -222,4 +223,13 @@ function assertValidExpectedRevision(streamName: string, expected: ExpectedRevis
       `expectedRevision must be 'any', 'no_stream', 'stream_exists' or a revision >= 0, not ${String(expected)}`,
     );
   }
+}
+
+/**
+ * A name-based UUID (version 5 layout over SHA-256): the same name always gives the same id,
+ * so an id derived from what identifies a thing makes a second creation meet the first.
+ */
+export function nameBasedUuid(name: string): string {
+  const hex = createHash('sha256').update(name).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }

@@ -2,7 +2,7 @@ import { Body, Controller, HttpCode, Param, Post, UseInterceptors } from '@nestj
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../auth/auth.guard';
-import { ReasonDto } from '../applications/commands/application.dto';
+import { ReasonDto } from '../http/reason.dto';
 import { timeOrderedUuid } from '../event-sourcing';
 import { IfMatch, StreamRevisionEtag } from '../http/etag';
 import { RequestContext } from '../http/request-context';

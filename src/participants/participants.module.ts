@@ -1,10 +1,12 @@
 import { Module } from '@nestjs/common';
+import { EnrolParticipantHandler } from './commands/enrol-participant';
 import { ParticipantCommandHandler } from './commands/participant.handler';
+import { EnrolmentController } from './enrolment.controller';
 import { ParticipantsController } from './participants.controller';
 import { ParticipantQueriesController } from './queries/participant-queries.controller';
 
 @Module({
-  controllers: [ParticipantsController, ParticipantQueriesController],
-  providers: [ParticipantCommandHandler],
+  controllers: [ParticipantsController, EnrolmentController, ParticipantQueriesController],
+  providers: [ParticipantCommandHandler, EnrolParticipantHandler],
 })
 export class ParticipantsModule {}

@@ -4,7 +4,6 @@ import { principalOf, type Role } from '../auth/principal';
 import { commandContext, type CommandContext } from '../shared/command-context';
 import {
   DecideSelectionCommand,
-  EnrolParticipantCommand,
   SubmitApplicationCommand,
   type SelectionDecision,
 } from '../applications/commands/application.handlers';
@@ -13,6 +12,7 @@ import {
   ParticipantCommandMessage,
   type ParticipantRequest,
 } from '../participants/commands/participant.handler';
+import { EnrolParticipantCommand } from '../participants/commands/enrol-participant';
 import { DTDP_2025 } from './domain/programme';
 
 type Student = {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { participantIdFor } from '../../src/applications/commands/application.handlers';
+import { participantIdFor } from '../../src/participants/commands/enrol-participant';
 import {
   applicationDecider,
   applicationStream,

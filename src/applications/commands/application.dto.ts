@@ -55,15 +55,6 @@ export class RecommendDto {
   note?: string;
 }
 
-/** A decision that must say why: decline, withdrawal, not-selected, rejection, retraction. */
-export class ReasonDto {
-  @ApiProperty({ example: "Research field outside the society's scope." })
-  @IsText({ multiline: true })
-  @IsNotEmpty()
-  @MaxLength(2000)
-  reason!: string;
-}
-
 /** `POST .../match`. */
 export class MatchDto {
   @ApiProperty({ example: 'B33' })
@@ -71,13 +62,6 @@ export class MatchDto {
     message: 'mentoringSocietyCode must be a society code such as B33',
   })
   mentoringSocietyCode!: string;
-}
-
-/** `POST .../enrolment`. */
-export class EnrolDto {
-  @ApiProperty({ example: '2026-01-01' })
-  @IsCalendarDate()
-  startDate!: string;
 }
 
 export class EligibilityCheckDto {
@@ -109,13 +93,5 @@ export class SubmitApplicationResultDto {
   eligibility!: EligibilityDto;
 
   @ApiProperty({ example: 17 })
-  position!: number;
-}
-
-export class EnrolResultDto {
-  @ApiProperty({ example: '5b1f0c2a-9e3d-5c4b-a1f2-3e4d5c6b7a89' })
-  participantId!: string;
-
-  @ApiProperty({ example: 23 })
   position!: number;
 }

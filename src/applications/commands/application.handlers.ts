@@ -1,31 +1,13 @@
-import { createHash } from 'node:crypto';
 import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { type EventStore, handleCommand } from '../../event-sourcing';
+import { type EventStore, handleCommand, nameBasedUuid } from '../../event-sourcing';
 import { EVENT_STORE } from '../../event-sourcing';
-import { type CommandContext, eventMetadata, loadState } from '../../shared/command-context';
-import { participantDecider, participantStream } from '../../participants/domain/participant';
+import { type CommandContext, eventMetadata } from '../../shared/command-context';
 import type { Positioned } from '../../shared/command-context';
 import { loadApplicationFor, loadProgramme } from '../application-access';
 import { applicationDecider, applicationStream, type ApplicationForm } from '../domain/application';
 import type { Eligibility } from '../domain/eligibility';
-import {
-  selectionDecider,
-  selectionStream,
-  type SelectionCommand,
-  type SelectionEvent,
-} from '../domain/selection';
-
-/** The participant id of an enrolled application: derived, so a second enrolment meets the first. */
-export function participantIdFor(applicationId: string): string {
-  return derivedUuid(`participant:${applicationId}`);
-}
-
-// A name-based UUID (version 5 layout over SHA-256): the same name always gives the same id.
-function derivedUuid(name: string): string {
-  const hex = createHash('sha256').update(name).digest('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
-}
+import { selectionDecider, selectionStream, type SelectionCommand } from '../domain/selection';
 
 /**
  * The application id of a student's application to a programme: derived from both, so the
@@ -33,7 +15,7 @@ function derivedUuid(name: string): string {
  * however concurrent, meets the first on its expected revision).
  */
 export function applicationIdFor(programmeId: string, applicantSub: string): string {
-  return derivedUuid(`application:${programmeId}:${applicantSub}`);
+  return nameBasedUuid(`application:${programmeId}:${applicantSub}`);
 }
 
 export class SubmitApplicationCommand extends Command<
@@ -113,53 +95,5 @@ export class DecideSelectionHandler implements ICommandHandler<DecideSelectionCo
       { metadata: eventMetadata(context), maxRetries: 10 },
     );
     return { position: result.position ?? null };
-  }
-}
-
-export class EnrolParticipantCommand extends Command<{ participantId: string } & Positioned> {
-  constructor(
-    readonly applicationId: string,
-    readonly startDate: string,
-    readonly context: CommandContext,
-  ) {
-    super();
-  }
-}
-
-@CommandHandler(EnrolParticipantCommand)
-export class EnrolParticipantHandler implements ICommandHandler<EnrolParticipantCommand> {
-  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
-
-  async execute({ applicationId, startDate, context }: EnrolParticipantCommand) {
-    const application = await loadApplicationFor(this.store, applicationId, context.principal);
-    const programme = await loadProgramme(this.store, application.programmeId);
-    const selection = await loadState(
-      this.store,
-      selectionStream(application.programmeId, application.preferredSocietyCode),
-      selectionDecider,
-    );
-    const matched = (selection.events as unknown as SelectionEvent[]).find(
-      (event) => event.type === 'CandidateMatched' && event.data.applicationId === applicationId,
-    );
-    const participantId = participantIdFor(applicationId);
-    const result = await handleCommand(
-      this.store,
-      participantStream(participantId),
-      participantDecider,
-      {
-        type: 'EnrolParticipant',
-        participantId,
-        application,
-        programme,
-        startDate,
-        selection: {
-          status: selection.state.get(applicationId),
-          mentoringSocietyCode:
-            matched?.type === 'CandidateMatched' ? matched.data.mentoringSocietyCode : null,
-        },
-      },
-      { metadata: eventMetadata(context) },
-    );
-    return { participantId, position: result.position ?? null };
   }
 }

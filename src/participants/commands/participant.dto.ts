@@ -106,3 +106,18 @@ export class LogActivityResultDto {
   @ApiProperty({ example: 31 })
   position!: number;
 }
+
+/** `POST .../enrolment`. */
+export class EnrolDto {
+  @ApiProperty({ example: '2026-01-01' })
+  @IsCalendarDate()
+  startDate!: string;
+}
+
+export class EnrolResultDto {
+  @ApiProperty({ example: '5b1f0c2a-9e3d-5c4b-a1f2-3e4d5c6b7a89' })
+  participantId!: string;
+
+  @ApiProperty({ example: 23 })
+  position!: number;
+}
