@@ -2,7 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { AuditModule } from './audit/audit.module';
 import { MetricsModule } from './metrics/metrics.module';
-import { DashboardPageModule } from './dashboard/dashboard-page.module';
+import { DashboardModule } from './dashboard/dashboard.module';
 import { ApplicationsModule } from './applications/applications.module';
 import { AuthModule } from './auth/auth.module';
 import { AppConfig } from './config/app-config';
@@ -36,7 +36,7 @@ export class AppModule {
         ParticipantsModule,
         AuditModule,
         MetricsModule,
-        DashboardPageModule,
+        DashboardModule,
       ],
     };
   }

@@ -1,3 +1,4 @@
+import { ApiProblem } from '../shared/api-problem';
 import type { Principal } from './principal';
 
 /** The access rule shared by applications and participants. */
@@ -14,4 +15,29 @@ export function canSee(principal: Principal, ownerSub: string, societyCode: stri
     case 'dashboard':
       return false;
   }
+}
+
+/**
+ * The society a list or aggregate covers: staff always their own (asking for another is refused
+ * rather than answered empty), everyone else the one asked for, or all when none is. Callers
+ * test the result with `!== undefined`, never for truthiness, so no value can widen the scope.
+ */
+export function scopedSociety(
+  principal: Principal,
+  requested: string | undefined,
+): string | undefined {
+  if (principal.role !== 'society_staff') return requested;
+  if (requested !== undefined && requested !== principal.society) {
+    throw new ApiProblem(
+      403,
+      'FORBIDDEN',
+      `Staff of ${principal.society} see their own society only.`,
+    );
+  }
+  return principal.society;
+}
+
+/** The read-model filter for a society scope: all societies only when there is none. */
+export function societyFilter(society: string | undefined): { societyCode?: string } {
+  return society !== undefined ? { societyCode: society } : {};
 }

@@ -3,10 +3,18 @@ import { EnrolParticipantHandler } from './commands/enrol-participant';
 import { ParticipantCommandHandler } from './commands/participant.handler';
 import { EnrolmentController } from './enrolment.controller';
 import { ParticipantsController } from './participants.controller';
-import { ParticipantQueriesController } from './queries/participant-queries.controller';
+import {
+  ParticipantListController,
+  ParticipantQueriesController,
+} from './queries/participant-queries.controller';
 
 @Module({
-  controllers: [ParticipantsController, EnrolmentController, ParticipantQueriesController],
+  controllers: [
+    ParticipantsController,
+    EnrolmentController,
+    ParticipantQueriesController,
+    ParticipantListController,
+  ],
   providers: [ParticipantCommandHandler, EnrolParticipantHandler],
 })
 export class ParticipantsModule {}

@@ -1,4 +1,3 @@
-import { DashboardCache } from './queries/dashboard-cache';
 import { Module } from '@nestjs/common';
 import { DefineProgrammeHandler } from './commands/define-programme.handler';
 import { ProgrammeSeed } from './programme-seed';
@@ -7,10 +6,6 @@ import { ProgrammeQueriesController } from './queries/programme-queries.controll
 
 @Module({
   controllers: [ProgrammesController, ProgrammeQueriesController],
-  providers: [
-    DefineProgrammeHandler,
-    ProgrammeSeed,
-    { provide: DashboardCache, useFactory: () => new DashboardCache() },
-  ],
+  providers: [DefineProgrammeHandler, ProgrammeSeed],
 })
 export class ProgrammesModule {}

@@ -98,3 +98,17 @@ export const applicationDecider = {
     }
   },
 };
+
+/** Where an application stands, from submission through the society's and headquarters' decisions. */
+export const APPLICATION_STATUSES = [
+  'submitted',
+  'declined',
+  'recommended',
+  'withdrawn',
+  'matched',
+  'not_selected',
+  'enrolled',
+] as const;
+
+/** One of `APPLICATION_STATUSES`. */
+export type ApplicationStatus = (typeof APPLICATION_STATUSES)[number];

@@ -1,14 +1,23 @@
 import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiOperation,
+  ApiPropertyOptional,
+  ApiResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import { IsIn, IsOptional, Matches } from 'class-validator';
 import { CurrentPrincipal, Roles } from '../../auth/auth.guard';
 import type { Principal } from '../../auth/principal';
 import { ApiProblem } from '../../shared/api-problem';
 import { ProblemDocumentDto } from '../../http/openapi';
-import { ReadQueryDto } from '../../http/query.dto';
+import { PageQueryDto, ReadQueryDto } from '../../http/query.dto';
 import { READ_MODEL_STORE } from '../../projections/read-model-store';
 import { ReadYourWrites } from '../../projections/read-your-writes';
 import type { ReadModelStore } from '../../projections/read-model-store';
-import { canSee } from '../../auth/access';
+import { canSee, scopedSociety, societyFilter } from '../../auth/access';
+import type { ProgrammeRules } from '../../programmes/domain/programme';
+import { APPLICATION_STATUSES } from '../domain/application';
 import type { ApplicationDoc } from './applications.projection';
 
 @ApiTags('applications')
@@ -41,6 +50,62 @@ export class ApplicationQueriesController {
     if (!doc || !canSee(principal, doc.applicantSub, doc.societyCode)) {
       throw new ApiProblem(404, 'APPLICATION_NOT_FOUND', `No application ${applicationId}.`);
     }
+    return doc;
+  }
+}
+
+export class ApplicationListQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ example: 'B33' })
+  @IsOptional()
+  @Matches(/^[A-Z][A-Z0-9]{1,15}$/, { message: 'society must be a society code such as B33' })
+  society?: string;
+
+  @ApiPropertyOptional({ enum: APPLICATION_STATUSES })
+  @IsOptional()
+  @IsIn(APPLICATION_STATUSES)
+  status?: string;
+}
+
+/** `GET /v1/programmes/:programmeId/applications`: this slice's read model, listed. */
+@ApiTags('applications')
+@ApiBearerAuth()
+@Controller('v1/programmes/:programmeId/applications')
+export class ApplicationListController {
+  constructor(
+    @Inject(READ_MODEL_STORE) private readonly readModels: ReadModelStore,
+    @Inject(ReadYourWrites) private readonly readYourWrites: ReadYourWrites,
+  ) {}
+
+  @Get()
+  @Roles('society_staff', 'programme_admin', 'auditor')
+  @ApiOperation({
+    summary: "Applications with their status and eligibility; staff see their own society's only",
+  })
+  async applications(
+    @Param('programmeId') programmeId: string,
+    @Query() query: ApplicationListQueryDto,
+    @CurrentPrincipal() principal: Principal,
+  ) {
+    await this.readYourWrites.reach(query.minPosition);
+    await this.programme(programmeId);
+    const society = scopedSociety(principal, query.society);
+    const page = await this.readModels.list('applications', {
+      where: {
+        programmeId,
+        ...societyFilter(society),
+        ...(query.status ? { status: query.status } : {}),
+      },
+      orderBy: 'submittedAt',
+      limit: query.limit ?? 50,
+      ...(query.cursor ? { cursor: query.cursor } : {}),
+    });
+    return page;
+  }
+
+  private async programme(programmeId: string): Promise<ProgrammeRules> {
+    const doc = (await this.readModels.get('programmes', programmeId)) as
+      ProgrammeRules | undefined;
+    if (!doc) throw new ApiProblem(404, 'PROGRAMME_NOT_FOUND', `No programme ${programmeId}.`);
     return doc;
   }
 }

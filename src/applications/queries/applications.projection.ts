@@ -1,12 +1,9 @@
 import type { RecordedEvent } from '../../event-sourcing';
 import type { Projection } from '../../projections/projection';
+import type { ApplicationStatus } from '../domain/application';
 import type { ApplicationEvent } from '../domain/application';
 import type { Eligibility } from '../domain/eligibility';
 import type { SelectionEvent } from '../domain/selection';
-
-/** Where an application stands, from submission to enrolment. */
-export type ApplicationStatus =
-  'submitted' | 'declined' | 'recommended' | 'withdrawn' | 'matched' | 'not_selected' | 'enrolled';
 
 /** The application read model: what staff review, with the eligibility reasons. */
 export type ApplicationDoc = {

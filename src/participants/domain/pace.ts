@@ -1,7 +1,10 @@
 import { addDays, daysBetween, type CalendarDate } from '../../shared/domain/calendar';
 
 /** Pace status (DOMAIN.md, "Progress"). */
-export type Pace = 'ahead' | 'on_track' | 'behind' | 'at_risk' | 'completed' | 'withdrawn';
+/** Every pace, in the order API.md lists them. */
+export const PACES = ['ahead', 'on_track', 'behind', 'at_risk', 'completed', 'withdrawn'] as const;
+
+export type Pace = (typeof PACES)[number];
 
 /** The stored figures pace is computed from; pace itself depends on today, so it is never stored. */
 export type PaceFacts = {

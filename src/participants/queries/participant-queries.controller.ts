@@ -8,12 +8,12 @@ import {
   ApiTags,
   IntersectionType,
 } from '@nestjs/swagger';
-import { IsOptional } from 'class-validator';
+import { IsIn, IsOptional, Matches } from 'class-validator';
 import type { EventStore, RecordedEvent } from '../../event-sourcing';
 import { EVENT_STORE } from '../../event-sourcing';
 import { CurrentPrincipal, Roles } from '../../auth/auth.guard';
 import type { Principal } from '../../auth/principal';
-import { canSee } from '../../auth/access';
+import { canSee, scopedSociety, societyFilter } from '../../auth/access';
 import { ApiProblem } from '../../shared/api-problem';
 import { ProblemDocumentDto } from '../../http/openapi';
 import { IsCalendarDate, IsInstant } from '../../http/validators';
@@ -32,6 +32,9 @@ import { dayOfAnswer, progressAsOf, timelineAsOf, type AsOf } from './as-of';
 import { eligibilityView } from './eligibility.view';
 import type { ProgressDoc } from './progress.projection';
 import { progressView } from './progress.view';
+import { PACES } from '../domain/pace';
+import { viewOf, type ProgressSummary, type ProgressView } from '../domain/progress-summary';
+import type { ProgrammeRules } from '../../programmes/domain/programme';
 import { type TimelineItem } from './timeline.projection';
 
 const asOfProperty = {
@@ -230,4 +233,82 @@ function pageOf(items: TimelineItem[], limit: number, cursor: string | undefined
     items: page,
     nextCursor: rest.length > limit && last ? encodeCursor(last.position, '') : null,
   };
+}
+
+export class ParticipantListQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ example: 'B33' })
+  @IsOptional()
+  @Matches(/^[A-Z][A-Z0-9]{1,15}$/, { message: 'society must be a society code such as B33' })
+  society?: string;
+
+  @ApiPropertyOptional({ enum: PACES })
+  @IsOptional()
+  @IsIn(PACES)
+  pace?: string;
+}
+
+/** `GET /v1/programmes/:programmeId/participants`: progress as of today, listed. */
+@ApiTags('participants')
+@ApiBearerAuth()
+@Controller('v1/programmes/:programmeId/participants')
+export class ParticipantListController {
+  constructor(
+    @Inject(READ_MODEL_STORE) private readonly readModels: ReadModelStore,
+    @Inject(ReadYourWrites) private readonly readYourWrites: ReadYourWrites,
+    @Inject(Clock) private readonly clock: Clock,
+  ) {}
+
+  @Get()
+  @Roles('society_staff', 'programme_admin', 'auditor')
+  @ApiOperation({
+    summary: 'Participants with their progress as of today; filter by society and pace',
+  })
+  async participants(
+    @Param('programmeId') programmeId: string,
+    @Query() query: ParticipantListQueryDto,
+    @CurrentPrincipal() principal: Principal,
+  ) {
+    await this.readYourWrites.reach(query.minPosition);
+    await this.programme(programmeId);
+    const society = scopedSociety(principal, query.society);
+    // Pace depends on today, so it is filtered after the figures are read.
+    const views = (await this.progressOf(programmeId, society))
+      .map(({ summary, view }) => ({ ...view, fullName: summary.fullName }))
+      .filter((view) => !query.pace || view.pace === query.pace)
+      .sort((a, b) => a.participantId.localeCompare(b.participantId));
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    if (after && after[0] !== null) throw new InvalidCursorError();
+    const start = after ? views.findIndex((view) => view.participantId > after[1]) : 0;
+    const limit = query.limit ?? 50;
+    const items = start < 0 ? [] : views.slice(start, start + limit);
+    const last = items[items.length - 1];
+    const more = start >= 0 && start + limit < views.length;
+    return {
+      items,
+      nextCursor: more && last ? encodeCursor(null, last.participantId) : null,
+    };
+  }
+
+  private async programme(programmeId: string): Promise<ProgrammeRules> {
+    const doc = (await this.readModels.get('programmes', programmeId)) as
+      ProgrammeRules | undefined;
+    if (!doc) throw new ApiProblem(404, 'PROGRAMME_NOT_FOUND', `No programme ${programmeId}.`);
+    return doc;
+  }
+
+  // Index rows only: the summary each progress document keeps, not the documents themselves.
+  private async progressOf(
+    programmeId: string,
+    society: string | undefined,
+  ): Promise<Array<{ summary: ProgressSummary; view: ProgressView }>> {
+    const summaries = (await this.readModels.indexes('progress', {
+      programmeId,
+      ...societyFilter(society),
+    })) as unknown as ProgressSummary[];
+    const now = this.clock.now();
+    return summaries.map((summary) => ({
+      summary,
+      view: viewOf(summary, localDate(now, summary.timeZone)),
+    }));
+  }
 }

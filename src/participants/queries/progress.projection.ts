@@ -1,5 +1,6 @@
 import type { RecordedEvent } from '../../event-sourcing';
 import type { Projection } from '../../projections/projection';
+import type { ProgressSummary } from '../domain/progress-summary';
 import type { Pillar } from '../../programmes/domain/programme';
 import {
   activityAfter,
@@ -38,28 +39,6 @@ export type ProgressDoc = {
 };
 
 const round2 = (value: number) => Math.round(value * 100) / 100;
-
-/**
- * The figures progress is computed from, flat so they can be stored as the read model's index
- * fields: lists and dashboards read these small rows instead of whole documents.
- */
-export type ProgressSummary = {
-  readonly participantId: string;
-  readonly programmeId: string;
-  readonly societyCode: string;
-  readonly fullName: string;
-  readonly timeZone: string;
-  readonly status: ProgressDoc['status'];
-  readonly windowStart: string;
-  readonly windowEnd: string;
-  readonly requiredHours: number;
-  readonly verifiedPolitical: number;
-  readonly verifiedProfessional: number;
-  readonly verifiedSocial: number;
-  readonly pendingHours: number;
-  readonly lastActivityOn: string | null;
-  readonly position: number;
-};
 
 /** Totals of a participant's activities: only verified hours count; pending ones are shown apart. */
 export function summarise(doc: ProgressDoc): ProgressSummary {
