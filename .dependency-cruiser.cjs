@@ -1,8 +1,57 @@
 /**
  * Architecture rules (ARCHITECTURE.md, habit 11): the event-sourcing core and every domain/
- * folder stay free of NestJS and of I/O, so they can be tested and reused without either.
+ * folder stay free of NestJS and of I/O; business slices import each other only through their
+ * domain/ folders; and the top-level folders of src/ form layers that import downwards only,
+ * so no two of them can ever depend on each other.
  * @type {import('dependency-cruiser').IConfiguration}
  */
+
+/** The business slices: each imports only its own folder and other slices' domain/. */
+const SLICES = [
+  'programmes',
+  'applications',
+  'participants',
+  'audit',
+  'dashboard',
+  'health',
+  'metrics',
+];
+
+/**
+ * The layers, lowest first. A folder may import its own layer's folder and any lower layer,
+ * never a higher one. Within the slices, the order is the order in which the domain builds on
+ * itself: applications use programme rules, participants use both; audit, the dashboard,
+ * health and metrics read what the others write. Top-level files (main, bootstrap, the app
+ * module, the CLI, read-models) are the composition root and may import everything.
+ */
+const LAYERS = [
+  ['event-sourcing'],
+  ['shared'],
+  ['config'],
+  ['projections'],
+  ['stores'],
+  ['auth'],
+  ['http'],
+  ['programmes'],
+  ['applications'],
+  ['participants'],
+  ['audit', 'dashboard', 'health', 'metrics'],
+];
+
+const notSpec = '\\.spec\\.ts$';
+
+const layerRules = LAYERS.flatMap((layer, index) => {
+  const higher = LAYERS.slice(index + 1).flat();
+  if (higher.length === 0) return [];
+  return layer.map((folder) => ({
+    name: `layer-${folder}`,
+    comment: `src/${folder} may not import ${higher.join(', ')}: the top-level folders of src/ import downwards only (no cycles between them).`,
+    severity: 'error',
+    from: { path: `^src/${folder}/`, pathNot: notSpec },
+    to: { path: `^src/(${higher.join('|')})/` },
+  }));
+});
+
 module.exports = {
   forbidden: [
     {
@@ -10,7 +59,7 @@ module.exports = {
       comment:
         'src/event-sourcing and domain/ folders are pure: no @nestjs, no database drivers, no fs/net.',
       severity: 'error',
-      from: { path: '^src/(event-sourcing|.+/domain)/', pathNot: '\\.spec\\.ts$' },
+      from: { path: '^src/(event-sourcing|.+/domain)/', pathNot: notSpec },
       to: {
         path: '(^|/)node_modules/(@nestjs|better-sqlite3|pg|@eventstore|fastify|jose)/|^(node:)?(fs|net|http|https|child_process|worker_threads)$',
       },
@@ -19,9 +68,21 @@ module.exports = {
       name: 'core-depends-on-nothing-of-ours',
       comment: 'The core must not reach into adapters, Nest modules or business areas.',
       severity: 'error',
-      from: { path: '^src/event-sourcing/', pathNot: '\\.spec\\.ts$' },
+      from: { path: '^src/event-sourcing/', pathNot: notSpec },
       to: { path: '^src/', pathNot: '^src/event-sourcing/' },
     },
+    {
+      name: 'slices-through-domain-only',
+      comment:
+        "A business slice imports another slice's domain/ (types and pure functions) only: controllers, handlers, queries and DTOs stay inside their slice.",
+      severity: 'error',
+      from: { path: `^src/(${SLICES.join('|')})/`, pathNot: notSpec },
+      to: {
+        path: `^src/(${SLICES.join('|')})/`,
+        pathNot: ['^src/$1/', `^src/(${SLICES.join('|')})/domain/`],
+      },
+    },
+    ...layerRules,
     {
       name: 'no-circular',
       severity: 'error',

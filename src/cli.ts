@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ROLES, type Role } from './auth/principal';
+import { ROLES, type Role } from './shared/principal';
 import { loadOrCreateSecret, mintToken } from './auth/tokens';
 import { durationSeconds } from './shared/duration';
 import { ConfigError, loadConfig, type AppConfig } from './config/app-config';
@@ -18,7 +18,7 @@ import { CommandBus } from '@nestjs/cqrs';
 import { AppModule } from './app.module';
 import { selectionStream } from './applications/domain/selection';
 import type { EventStore } from './event-sourcing';
-import { seedDemoCohort } from './programmes/demo-cohort';
+import { seedDemoCohort } from './cli/demo-cohort';
 import { createPublicKey } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

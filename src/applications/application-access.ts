@@ -1,5 +1,5 @@
 import type { EventStore } from '../event-sourcing';
-import type { Principal } from '../auth/principal';
+import type { Principal } from '../shared/principal';
 import { canSee } from '../auth/access';
 import { ApiProblem } from '../shared/api-problem';
 import { loadState } from '../shared/command-context';

@@ -1,5 +1,5 @@
 import { ApiProblem } from '../shared/api-problem';
-import type { Principal } from './principal';
+import type { Principal } from '../shared/principal';
 
 /** The access rule shared by applications and participants. */
 export function canSee(principal: Principal, ownerSub: string, societyCode: string): boolean {

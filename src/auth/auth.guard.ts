@@ -10,7 +10,7 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { ApiProblem } from '../shared/api-problem';
 import { Clock } from '../shared/clock';
-import type { Principal, Role } from './principal';
+import type { Principal, Role } from '../shared/principal';
 import { TokenVerifier, bearerToken } from './tokens';
 
 const PUBLIC = 'auth:public';

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import type { Role } from './principal';
+import type { Role } from '../shared/principal';
 import { TokenVerifier, bearerToken } from './tokens';
 
 /** The roles that may read readiness details (store errors, positions, lag). */

@@ -9,7 +9,7 @@ import {
   type JWTVerifyGetKey,
 } from 'jose';
 import { durationSeconds } from '../shared/duration';
-import { isRole, isSocietyCode, principalOf, type Principal, type Role } from './principal';
+import { isRole, isSocietyCode, principalOf, type Principal, type Role } from '../shared/principal';
 
 /** Why a token was refused; the message says what to do. */
 export class InvalidTokenError extends Error {}

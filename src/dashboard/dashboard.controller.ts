@@ -4,7 +4,7 @@ import { IsOptional, Matches } from 'class-validator';
 import type { ApplicationStatus } from '../applications/domain/application';
 import { scopedSociety, societyFilter } from '../auth/access';
 import { CurrentPrincipal, Roles } from '../auth/auth.guard';
-import type { Principal } from '../auth/principal';
+import type { Principal } from '../shared/principal';
 import { AppConfig } from '../config/app-config';
 import { ReadQueryDto } from '../http/query.dto';
 import {

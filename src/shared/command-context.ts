@@ -7,7 +7,7 @@ import type {
   RecordedEvent,
 } from '../event-sourcing';
 import { StreamNotFoundError, foldEvents } from '../event-sourcing';
-import type { Principal } from '../auth/principal';
+import type { Principal } from './principal';
 
 /** Who issues a command, and when: everything the edge adds to a domain command. */
 export type CommandContext = {

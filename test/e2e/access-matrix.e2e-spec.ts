@@ -1,5 +1,5 @@
 import type { LightMyRequestResponse } from 'fastify';
-import { ROLES, type Role } from '../../src/auth/principal';
+import { ROLES, type Role } from '../../src/shared/principal';
 import { DTDP_2025 } from '../../src/programmes/domain/programme';
 import { FixedClock } from '../../src/shared/clock';
 import { freshEnv, startApp, type StoreKind, type TestApp } from '../support/app';

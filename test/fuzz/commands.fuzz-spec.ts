@@ -3,7 +3,7 @@ import { DTDP_2025 } from '../../src/programmes/domain/programme';
 import { eligibleForm } from '../support/programme-fixtures';
 import { enrolParticipant } from '../support/participants';
 import { freshEnv, startApp, type StoreKind, type TestApp } from '../support/app';
-import type { Role } from '../../src/auth/principal';
+import type { Role } from '../../src/shared/principal';
 
 /**
  * Issue 8's fuzz suite: generated requests over every command (wrong types, missing and

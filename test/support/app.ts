@@ -5,7 +5,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { createApp } from '../../src/bootstrap';
 import { mintToken } from '../../src/auth/tokens';
-import type { Role } from '../../src/auth/principal';
+import type { Role } from '../../src/shared/principal';
 import { loadConfig } from '../../src/config/app-config';
 import type { EventStore } from '../../src/event-sourcing';
 import { FixedClock } from '../../src/shared/clock';

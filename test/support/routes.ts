@@ -1,7 +1,7 @@
 import { type INestApplication, RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { DiscoveryService, MetadataScanner, ModulesContainer, Reflector } from '@nestjs/core';
-import type { Role } from '../../src/auth/principal';
+import type { Role } from '../../src/shared/principal';
 
 /** One route the running app serves, as its controllers declare it. */
 export type ServedRoute = {

@@ -8,7 +8,7 @@ import {
 } from '@nestjs/swagger';
 import { IsIn, IsOptional, Matches } from 'class-validator';
 import { CurrentPrincipal, Roles } from '../../auth/auth.guard';
-import type { Principal } from '../../auth/principal';
+import type { Principal } from '../../shared/principal';
 import { ApiProblem } from '../../shared/api-problem';
 import { ProblemDocumentDto } from '../../http/openapi';
 import { PageQueryDto, ReadQueryDto } from '../../http/query.dto';

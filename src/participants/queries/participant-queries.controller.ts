@@ -12,7 +12,7 @@ import { IsIn, IsOptional, Matches } from 'class-validator';
 import type { EventStore, RecordedEvent } from '../../event-sourcing';
 import { EVENT_STORE } from '../../event-sourcing';
 import { CurrentPrincipal, Roles } from '../../auth/auth.guard';
-import type { Principal } from '../../auth/principal';
+import type { Principal } from '../../shared/principal';
 import { canSee, scopedSociety, societyFilter } from '../../auth/access';
 import { ApiProblem } from '../../shared/api-problem';
 import { ProblemDocumentDto } from '../../http/openapi';

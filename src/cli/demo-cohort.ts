@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CommandBus } from '@nestjs/cqrs';
-import { principalOf, type Role } from '../auth/principal';
+import { principalOf, type Role } from '../shared/principal';
 import { commandContext, type CommandContext } from '../shared/command-context';
 import {
   DecideSelectionCommand,
@@ -13,7 +13,7 @@ import {
   type ParticipantRequest,
 } from '../participants/commands/participant.handler';
 import { EnrolParticipantCommand } from '../participants/commands/enrol-participant';
-import { DTDP_2025 } from './domain/programme';
+import { DTDP_2025 } from '../programmes/domain/programme';
 
 type Student = {
   readonly sub: string;
