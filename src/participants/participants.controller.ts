@@ -46,12 +46,8 @@ export class ParticipantsController {
     const request: ParticipantRequest = {
       type: 'LogActivity',
       activityId,
-      pillar: body.pillar,
-      category: body.category,
-      title: body.title,
-      occurredOn: body.occurredOn,
+      ...body,
       endedOn: body.endedOn ?? null,
-      hours: body.hours,
       evidence: body.evidence ?? null,
     };
     return { activityId, ...(await this.run(participantId, request, context, expectedRevision)) };

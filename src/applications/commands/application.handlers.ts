@@ -4,7 +4,7 @@ import { type EventStore, handleCommand, nameBasedUuid } from '../../event-sourc
 import { EVENT_STORE } from '../../event-sourcing';
 import { type CommandContext, eventMetadata } from '../../shared/command-context';
 import type { Positioned } from '../../shared/command-context';
-import { loadApplicationFor, loadProgramme } from '../application-access';
+import { loadApplicationFor, loadProgramme } from './application-access';
 import { applicationDecider, applicationStream, type ApplicationForm } from '../domain/application';
 import type { Eligibility } from '../domain/eligibility';
 import { selectionDecider, selectionStream, type SelectionCommand } from '../domain/selection';

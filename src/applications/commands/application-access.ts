@@ -1,19 +1,18 @@
-import type { EventStore } from '../event-sourcing';
-import type { Principal } from '../shared/principal';
-import { canSee } from '../auth/access';
-import { ApiProblem } from '../shared/api-problem';
-import { loadState } from '../shared/command-context';
-import { notFound } from '../shared/domain/domain-error';
+import type { EventStore } from '../../event-sourcing';
+import type { Principal } from '../../shared/principal';
+import { canSee } from '../../auth/access';
+import { loadState } from '../../shared/command-context';
+import { notFound } from '../../shared/domain/domain-error';
 import {
   programmeDecider,
   programmeStream,
   type ProgrammeRules,
-} from '../programmes/domain/programme';
+} from '../../programmes/domain/programme';
 import {
   applicationDecider,
   applicationStream,
   type ApplicationSubmittedData,
-} from './domain/application';
+} from '../domain/application';
 
 /** The programme's rules, or 404. */
 export async function loadProgramme(
@@ -35,7 +34,7 @@ export async function loadApplicationFor(
   applicationId: string,
   principal: Principal,
 ): Promise<ApplicationSubmittedData> {
-  const hidden = new ApiProblem(404, 'APPLICATION_NOT_FOUND', `No application ${applicationId}.`);
+  const hidden = notFound('APPLICATION_NOT_FOUND', `No application ${applicationId}.`);
   if (!/^[0-9a-f-]{36}$/.test(applicationId)) throw hidden;
   const { state } = await loadState(store, applicationStream(applicationId), applicationDecider);
   if (!state || !canSee(principal, state.applicantSub, state.preferredSocietyCode)) throw hidden;
