@@ -22,6 +22,7 @@ import { SqliteReadModelStore } from '../stores/read-models/sqlite-read-model-st
 import type { Projection } from './projection';
 import { ProjectionRunner } from './projection-runner';
 import type { ReadModelStore } from './read-model-store';
+import { ReadModels } from './read-models';
 
 /** Injection token for the configured `ReadModelStore`. */
 export const READ_MODEL_STORE = Symbol('ReadModelStore');
@@ -126,7 +127,7 @@ class RunnerLifecycle
   }
 }
 
-/** Read models: their store (READ_MODEL_STORE), the projections and the runner. */
+/** Read models: their store (READ_MODEL_STORE), typed queries on it, the projections and the runner. */
 @Global()
 @Module({
   providers: [
@@ -141,9 +142,14 @@ class RunnerLifecycle
       useFactory: (events: EventStore, readModels: ReadModelStore) =>
         new ProjectionRunner(events, readModels, PROJECTIONS),
     },
+    {
+      provide: ReadModels,
+      inject: [READ_MODEL_STORE],
+      useFactory: (store: ReadModelStore) => new ReadModels(store),
+    },
     ReadYourWrites,
     RunnerLifecycle,
   ],
-  exports: [READ_MODEL_STORE, ProjectionRunner, ReadYourWrites],
+  exports: [READ_MODEL_STORE, ReadModels, ProjectionRunner, ReadYourWrites],
 })
 export class ProjectionsModule {}

@@ -5,17 +5,17 @@ import type { Principal } from '../../auth/principal';
 import { ApiProblem } from '../../http/problem-details';
 import { ProblemDocumentDto } from '../../http/openapi';
 import { ReadQueryDto } from '../../participants/queries/participant-queries.controller';
-import { READ_MODEL_STORE, ReadYourWrites } from '../../projections/projections.module';
-import type { ReadModelStore } from '../../projections/read-model-store';
+import { ReadYourWrites } from '../../projections/projections.module';
+import { ReadModels } from '../../projections/read-models';
 import { canSee } from '../application-access';
-import type { ApplicationDoc } from './applications.projection';
+import { applicationsProjection } from './applications.projection';
 
 @ApiTags('applications')
 @ApiBearerAuth()
 @Controller('v1/applications')
 export class ApplicationQueriesController {
   constructor(
-    @Inject(READ_MODEL_STORE) private readonly readModels: ReadModelStore,
+    @Inject(ReadModels) private readonly readModels: ReadModels,
     @Inject(ReadYourWrites) private readonly readYourWrites: ReadYourWrites,
   ) {}
 
@@ -35,8 +35,7 @@ export class ApplicationQueriesController {
     @CurrentPrincipal() principal: Principal,
   ) {
     await this.readYourWrites.reach(query.minPosition);
-    const doc = (await this.readModels.get('applications', applicationId)) as
-      ApplicationDoc | undefined;
+    const doc = await this.readModels.get(applicationsProjection, applicationId);
     if (!doc || !canSee(principal, doc.applicantSub, doc.societyCode)) {
       throw new ApiProblem(404, 'APPLICATION_NOT_FOUND', `No application ${applicationId}.`);
     }

@@ -18,20 +18,16 @@ import { canSee } from '../../applications/application-access';
 import { ApiProblem } from '../../http/problem-details';
 import { ProblemDocumentDto } from '../../http/openapi';
 import { IsCalendarDate, IsInstant, IsText } from '../../http/validators';
-import { READ_MODEL_STORE, ReadYourWrites } from '../../projections/projections.module';
-import {
-  InvalidCursorError,
-  decodeCursor,
-  encodeCursor,
-  type ReadModelStore,
-} from '../../projections/read-model-store';
+import { ReadYourWrites } from '../../projections/projections.module';
+import { InvalidCursorError, decodeCursor, encodeCursor } from '../../projections/read-model-store';
+import { ReadModels } from '../../projections/read-models';
 import { Clock } from '../../shared/clock';
 import { localDate } from '../../shared/domain/calendar';
 import { dayOfAnswer, progressAsOf, timelineAsOf, type AsOf } from './as-of';
 import { eligibilityView } from './eligibility.view';
-import type { ProgressDoc } from './progress.projection';
+import { progressProjection, type ProgressDoc } from './progress.projection';
 import { progressView } from './progress.view';
-import { type TimelineItem } from './timeline.projection';
+import { timelineProjection, type TimelineItem } from './timeline.projection';
 
 /** `?minPosition=N`: answer once the read models have applied position N (read-your-writes). */
 export class ReadQueryDto {
@@ -122,7 +118,7 @@ export class ProgressDto {
 @Controller('v1/participants/:participantId')
 export class ParticipantQueriesController {
   constructor(
-    @Inject(READ_MODEL_STORE) private readonly readModels: ReadModelStore,
+    @Inject(ReadModels) private readonly readModels: ReadModels,
     @Inject(ReadYourWrites) private readonly readYourWrites: ReadYourWrites,
     @Inject(Clock) private readonly clock: Clock,
     @Inject(EVENT_STORE) private readonly events: EventStore,
@@ -193,14 +189,13 @@ export class ParticipantQueriesController {
       const items = timelineAsOf(await this.stream(participantId), at);
       return pageOf(items, query.limit ?? 50, query.cursor);
     }
-    const page = await this.readModels.list('timeline', {
+    return this.readModels.list(timelineProjection, {
       keyPrefix: `${participantId}/`,
       where: {},
       orderBy: 'key',
       limit: query.limit ?? 50,
       ...(query.cursor ? { cursor: query.cursor } : {}),
     });
-    return { items: page.items as TimelineItem[], nextCursor: page.nextCursor };
   }
 
   // Folded from the participant's events through the live projection's own code (as-of.ts).
@@ -226,7 +221,7 @@ export class ParticipantQueriesController {
     principal: Principal,
   ): Promise<ProgressDoc> {
     await this.readYourWrites.reach(minPosition);
-    const doc = (await this.readModels.get('progress', participantId)) as ProgressDoc | undefined;
+    const doc = await this.readModels.get(progressProjection, participantId);
     // Another student's or another society's participant is answered like a missing one.
     if (!doc || !canSee(principal, doc.participantSub, doc.societyCode)) {
       throw new ApiProblem(404, 'PARTICIPANT_NOT_FOUND', `No participant ${participantId}.`);

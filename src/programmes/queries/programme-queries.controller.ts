@@ -10,26 +10,28 @@ import { IsIn, IsOptional, Matches } from 'class-validator';
 import { CurrentPrincipal, Roles } from '../../auth/auth.guard';
 import { AppConfig } from '../../config/app-config';
 import type { Principal } from '../../auth/principal';
-import type { ApplicationDoc } from '../../applications/queries/applications.projection';
+import {
+  applicationsProjection,
+  type ApplicationStatus,
+} from '../../applications/queries/applications.projection';
 import { ApiProblem } from '../../http/problem-details';
 import { ProblemDocumentDto } from '../../http/openapi';
 import {
   PageQueryDto,
   ReadQueryDto,
 } from '../../participants/queries/participant-queries.controller';
-import type { ProgressSummary } from '../../participants/queries/progress.projection';
-import { viewOf, type ProgressView } from '../../participants/queries/progress.view';
-import { READ_MODEL_STORE, ReadYourWrites } from '../../projections/projections.module';
 import {
-  InvalidCursorError,
-  decodeCursor,
-  encodeCursor,
-  type ReadModelStore,
-} from '../../projections/read-model-store';
+  progressProjection,
+  type ProgressSummary,
+} from '../../participants/queries/progress.projection';
+import { viewOf, type ProgressView } from '../../participants/queries/progress.view';
+import { ReadYourWrites } from '../../projections/projections.module';
+import { InvalidCursorError, decodeCursor, encodeCursor } from '../../projections/read-model-store';
+import { ReadModels } from '../../projections/read-models';
 import { Clock } from '../../shared/clock';
 import { localDate } from '../../shared/domain/calendar';
 import { PILLARS } from '../domain/programme';
-import type { ProgrammeDoc } from './programmes.projection';
+import { programmesProjection, type ProgrammeDoc } from './programmes.projection';
 import { DashboardCache, quarterHourOf } from './dashboard-cache';
 
 const APPLICATION_STATUSES = [
@@ -40,7 +42,7 @@ const APPLICATION_STATUSES = [
   'matched',
   'not_selected',
   'enrolled',
-] as const;
+] as const satisfies readonly ApplicationStatus[];
 const PACES = ['ahead', 'on_track', 'behind', 'at_risk', 'completed', 'withdrawn'] as const;
 
 export class ApplicationListQueryDto extends PageQueryDto {
@@ -52,7 +54,7 @@ export class ApplicationListQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ enum: APPLICATION_STATUSES })
   @IsOptional()
   @IsIn(APPLICATION_STATUSES)
-  status?: string;
+  status?: ApplicationStatus;
 }
 
 export class ParticipantListQueryDto extends PageQueryDto {
@@ -80,7 +82,7 @@ export class DashboardQueryDto extends ReadQueryDto {
 @Controller('v1/programmes')
 export class ProgrammeQueriesController {
   constructor(
-    @Inject(READ_MODEL_STORE) private readonly readModels: ReadModelStore,
+    @Inject(ReadModels) private readonly readModels: ReadModels,
     @Inject(ReadYourWrites) private readonly readYourWrites: ReadYourWrites,
     @Inject(Clock) private readonly clock: Clock,
     @Inject(DashboardCache) private readonly dashboards: DashboardCache,
@@ -91,7 +93,7 @@ export class ProgrammeQueriesController {
   @ApiOperation({ summary: 'Every programme and its rules (any role)' })
   async list(@Query() query: PageQueryDto) {
     await this.readYourWrites.reach(query.minPosition);
-    return this.readModels.list('programmes', {
+    return this.readModels.list(programmesProjection, {
       where: {},
       orderBy: 'key',
       limit: query.limit ?? 50,
@@ -120,7 +122,7 @@ export class ProgrammeQueriesController {
     await this.readYourWrites.reach(query.minPosition);
     await this.programme(programmeId);
     const society = scopedSociety(principal, query.society);
-    const page = await this.readModels.list('applications', {
+    const page = await this.readModels.list(applicationsProjection, {
       where: {
         programmeId,
         ...societyFilter(society),
@@ -183,8 +185,8 @@ export class ProgrammeQueriesController {
     // answer. The minimum group is part of the key, so an exact answer computed for staff is
     // never served to the dashboard role.
     const [applied, progressed] = await Promise.all([
-      this.readModels.activeGeneration('applications'),
-      this.readModels.activeGeneration('progress'),
+      this.readModels.activeGeneration(applicationsProjection),
+      this.readModels.activeGeneration(progressProjection),
     ]);
     const key = JSON.stringify([
       programmeId,
@@ -211,10 +213,10 @@ export class ProgrammeQueriesController {
    */
   private async aggregate(programme: ProgrammeDoc, society: string | undefined, minGroup: number) {
     const programmeId = programme.programmeId;
-    const applications = (await this.readModels.indexes('applications', {
+    const applications = await this.readModels.indexes(applicationsProjection, {
       programmeId,
       ...societyFilter(society),
-    })) as unknown as Array<{ status: ApplicationDoc['status']; eligible: number }>;
+    });
     const progress = await this.progressOf(programmeId, society);
     const tooFew = (people: number) => people > 0 && people < minGroup;
     const shown = (people: number): number | null => (tooFew(people) ? null : people);
@@ -267,7 +269,7 @@ export class ProgrammeQueriesController {
   }
 
   private async programme(programmeId: string): Promise<ProgrammeDoc> {
-    const doc = (await this.readModels.get('programmes', programmeId)) as ProgrammeDoc | undefined;
+    const doc = await this.readModels.get(programmesProjection, programmeId);
     if (!doc) throw new ApiProblem(404, 'PROGRAMME_NOT_FOUND', `No programme ${programmeId}.`);
     return doc;
   }
@@ -277,10 +279,10 @@ export class ProgrammeQueriesController {
     programmeId: string,
     society: string | undefined,
   ): Promise<Array<{ summary: ProgressSummary; view: ProgressView }>> {
-    const summaries = (await this.readModels.indexes('progress', {
+    const summaries = await this.readModels.indexes(progressProjection, {
       programmeId,
       ...societyFilter(society),
-    })) as unknown as ProgressSummary[];
+    });
     const now = this.clock.now();
     return summaries.map((summary) => ({
       summary,
