@@ -6,7 +6,11 @@
  * @type {import('dependency-cruiser').IConfiguration}
  */
 
-/** The business slices: each imports only its own folder and other slices' domain/. */
+/**
+ * The business slices. Each imports only its own folder, other slices' domain/ (types and pure
+ * functions) and other slices' published read models (`queries/*.projection.ts`: a document
+ * type, an index type and the pure functions that fold them), which typed queries name.
+ */
 const SLICES = [
   'programmes',
   'applications',
@@ -74,12 +78,16 @@ module.exports = {
     {
       name: 'slices-through-domain-only',
       comment:
-        "A business slice imports another slice's domain/ (types and pure functions) only: controllers, handlers, queries and DTOs stay inside their slice.",
+        "A business slice imports another slice's domain/ (types and pure functions) and published read models (queries/*.projection.ts) only: controllers, handlers, query code and DTOs stay inside their slice.",
       severity: 'error',
       from: { path: `^src/(${SLICES.join('|')})/`, pathNot: notSpec },
       to: {
         path: `^src/(${SLICES.join('|')})/`,
-        pathNot: ['^src/$1/', `^src/(${SLICES.join('|')})/domain/`],
+        pathNot: [
+          '^src/$1/',
+          `^src/(${SLICES.join('|')})/domain/`,
+          `^src/(${SLICES.join('|')})/queries/[^/]+\\.projection\\.ts$`,
+        ],
       },
     },
     ...layerRules,

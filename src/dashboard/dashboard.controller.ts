@@ -1,7 +1,6 @@
 import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsOptional, Matches } from 'class-validator';
-import type { ApplicationStatus } from '../applications/domain/application';
 import { scopedSociety, societyFilter } from '../auth/access';
 import { CurrentPrincipal, Roles } from '../auth/auth.guard';
 import type { Principal } from '../shared/principal';
@@ -13,7 +12,10 @@ import {
   type ProgressView,
 } from '../participants/domain/progress-summary';
 import { PILLARS, type ProgrammeRules } from '../programmes/domain/programme';
-import { READ_MODEL_STORE, type ReadModelStore } from '../projections/read-model-store';
+import { ReadModels } from '../projections/read-models';
+import { applicationsProjection } from '../applications/queries/applications.projection';
+import { progressProjection } from '../participants/queries/progress.projection';
+import { programmesProjection } from '../programmes/queries/programmes.projection';
 import { ReadYourWrites } from '../projections/read-your-writes';
 import { ApiProblem } from '../shared/api-problem';
 import { Clock } from '../shared/clock';
@@ -33,7 +35,7 @@ export class DashboardQueryDto extends ReadQueryDto {
 @Controller('v1/programmes/:programmeId/dashboard')
 export class DashboardController {
   constructor(
-    @Inject(READ_MODEL_STORE) private readonly readModels: ReadModelStore,
+    @Inject(ReadModels) private readonly readModels: ReadModels,
     @Inject(ReadYourWrites) private readonly readYourWrites: ReadYourWrites,
     @Inject(Clock) private readonly clock: Clock,
     @Inject(DashboardCache) private readonly dashboards: DashboardCache,
@@ -59,8 +61,8 @@ export class DashboardController {
     // answer. The minimum group is part of the key, so an exact answer computed for staff is
     // never served to the dashboard role.
     const [applied, progressed] = await Promise.all([
-      this.readModels.activeGeneration('applications'),
-      this.readModels.activeGeneration('progress'),
+      this.readModels.activeGeneration(applicationsProjection),
+      this.readModels.activeGeneration(progressProjection),
     ]);
     const key = JSON.stringify([
       programmeId,
@@ -91,10 +93,10 @@ export class DashboardController {
     minGroup: number,
   ) {
     const programmeId = programme.programmeId;
-    const applications = (await this.readModels.indexes('applications', {
+    const applications = await this.readModels.indexes(applicationsProjection, {
       programmeId,
       ...societyFilter(society),
-    })) as unknown as Array<{ status: ApplicationStatus; eligible: number }>;
+    });
     const progress = await this.progressOf(programmeId, society);
     const tooFew = (people: number) => people > 0 && people < minGroup;
     const shown = (people: number): number | null => (tooFew(people) ? null : people);
@@ -147,8 +149,7 @@ export class DashboardController {
   }
 
   private async programme(programmeId: string): Promise<ProgrammeRules> {
-    const doc = (await this.readModels.get('programmes', programmeId)) as
-      ProgrammeRules | undefined;
+    const doc = await this.readModels.get(programmesProjection, programmeId);
     if (!doc) throw new ApiProblem(404, 'PROGRAMME_NOT_FOUND', `No programme ${programmeId}.`);
     return doc;
   }
@@ -158,10 +159,10 @@ export class DashboardController {
     programmeId: string,
     society: string | undefined,
   ): Promise<Array<{ summary: ProgressSummary; view: ProgressView }>> {
-    const summaries = (await this.readModels.indexes('progress', {
+    const summaries = await this.readModels.indexes(progressProjection, {
       programmeId,
       ...societyFilter(society),
-    })) as unknown as ProgressSummary[];
+    });
     const now = this.clock.now();
     return summaries.map((summary) => ({
       summary,

@@ -8,7 +8,7 @@ export type IndexFields = Readonly<Record<string, string | number | null>>;
  * (`keysOf`) and what each becomes (`evolve`; null deletes it). No I/O, no clock: what depends
  * on today (pace) is computed when read.
  */
-export interface Projection<Doc> {
+export interface Projection<Doc, Index extends IndexFields = IndexFields> {
   /** Stable name, e.g. `progress`; also the read model's name in the store. */
   readonly name: string;
   /** Bumped when `evolve` changes meaning: the read model must then be rebuilt. */
@@ -17,8 +17,8 @@ export interface Projection<Doc> {
   keysOf(event: RecordedEvent): readonly string[];
   /** The document after `event`; `null` removes it. */
   evolve(doc: Doc | null, event: RecordedEvent, key: string): Doc | null;
-  /** Fields to filter and order lists by. */
-  indexOf(doc: Doc): IndexFields;
+  /** Fields to filter and order lists by; their type is what typed queries may filter on. */
+  indexOf(doc: Doc): Index;
   /**
    * True when every event makes documents of its own (keys never seen before, as a timeline's
    * per-event items): the runner then skips loading them.

@@ -13,6 +13,7 @@ import type { Projection } from './projection';
 import { ProjectionRunner } from './projection-runner';
 import { READ_MODEL_STORE, type ReadModelStore } from './read-model-store';
 import { ReadYourWrites } from './read-your-writes';
+import { ReadModels } from './read-models';
 
 /** Starts the runner after start-up and stops it before the stores close. */
 @Injectable()
@@ -49,7 +50,7 @@ class RunnerLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdo
 export const SERVED_PROJECTIONS = Symbol('ServedProjections');
 
 /**
- * The projections and their runner. The composition root hands in the projections (each slice
+ * The projections, their runner and typed queries on their read models (ReadModels). The composition root hands in the projections (each slice
  * defines its own); the read-model store comes from the stores' module (READ_MODEL_STORE).
  */
 @Global()
@@ -66,10 +67,15 @@ export class ProjectionsModule {
           useFactory: (events: EventStore, readModels: ReadModelStore) =>
             new ProjectionRunner(events, readModels, projections),
         },
+        {
+          provide: ReadModels,
+          inject: [READ_MODEL_STORE],
+          useFactory: (store: ReadModelStore) => new ReadModels(store),
+        },
         ReadYourWrites,
         RunnerLifecycle,
       ],
-      exports: [SERVED_PROJECTIONS, ProjectionRunner, ReadYourWrites],
+      exports: [SERVED_PROJECTIONS, ProjectionRunner, ReadModels, ReadYourWrites],
     };
   }
 }

@@ -32,13 +32,24 @@ export type ProjectionCommit = {
   readonly toPosition: number;
 };
 
-/** A list query: equality filters on index fields, ordered by one of them, paged by cursor. */
-export type ListQuery = {
+/**
+ * Equality filters on index fields, ANDed. `null` matches a field that is null or absent;
+ * a field left out, or `undefined`, does not filter.
+ */
+export type Filter<Index extends IndexFields = IndexFields> = {
+  readonly [Field in keyof Index]?: Index[Field] | null;
+};
+
+/**
+ * A list query: equality filters on index fields, ordered by one of them (null and absent first
+ * ascending, last descending; ties broken by key in the same direction), paged by cursor.
+ */
+export type ListQuery<Index extends IndexFields = IndexFields> = {
   /** Only keys starting with this (a range scan of the primary key). */
   readonly keyPrefix?: string;
-  readonly where: IndexFields;
+  readonly where: Filter<Index>;
   /** An index field, or `key` for key order. */
-  readonly orderBy: string;
+  readonly orderBy: (keyof Index & string) | 'key';
   readonly descending?: boolean;
   readonly limit: number;
   /** Opaque, from the previous page's `nextCursor`. */
@@ -57,6 +68,26 @@ export type GenerationState = {
 
 /** Raised when the checkpoint moved under a commit: another runner is at work. */
 export class CheckpointMovedError extends Error {}
+
+/** An index field name that is not a plain identifier (letters, digits, `_`): never put in SQL. */
+export class InvalidIndexFieldError extends Error {
+  constructor(readonly field: string) {
+    super(`invalid index field name: ${JSON.stringify(field)}`);
+  }
+}
+
+/**
+ * More documents match than `all` or `indexes` may return at once. Thrown rather than cutting
+ * the answer short, which would make aggregates silently wrong; page with `list` instead.
+ */
+export class ReadModelTooLargeError extends Error {
+  constructor(
+    readonly projection: string,
+    readonly maxRows: number,
+  ) {
+    super(`more than ${maxRows} documents of ${projection} match: page through them with list`);
+  }
+}
 
 /**
  * Where read models live. Each projection has an active generation that queries read; a
@@ -84,10 +115,13 @@ export interface ReadModelStore {
   get(projection: string, key: string): Promise<unknown>;
   /** A page of the active generation's documents. */
   list(projection: string, query: ListQuery): Promise<Page<unknown>>;
-  /** Every document of the active generation matching the filters (for aggregates). */
-  all(projection: string, where: IndexFields): Promise<unknown[]>;
-  /** The index fields (not the documents) of every match: cheap input for aggregates. */
-  indexes(projection: string, where: IndexFields): Promise<IndexFields[]>;
+  /**
+   * Every document of the active generation matching the filters, in key order (for
+   * aggregates); `ReadModelTooLargeError` past the store's bound rather than a partial answer.
+   */
+  all(projection: string, where: Filter): Promise<unknown[]>;
+  /** The index fields (not the documents) of every match, in key order, bounded like `all`. */
+  indexes(projection: string, where: Filter): Promise<IndexFields[]>;
   /** A generation's documents with their index fields, in key order after `afterKey` ('' first): for verification. */
   scan(
     projection: string,

@@ -1,19 +1,29 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CheckpointMovedError, type ReadModelStore } from '../../src/projections/read-model-store';
+import {
+  CheckpointMovedError,
+  InvalidCursorError,
+  InvalidIndexFieldError,
+  ReadModelTooLargeError,
+  encodeCursor,
+  type ListQuery,
+  type ReadModelStore,
+} from '../../src/projections/read-model-store';
 import { PostgresReadModelStore } from '../../src/stores/read-models/postgres-read-model-store';
 import { SqliteReadModelStore } from '../../src/stores/read-models/sqlite-read-model-store';
 import { freshSchemaUrl } from '../support/postgres';
 
 type Subject = { store: ReadModelStore; dispose: () => Promise<void> };
+/** Store options the suite varies: a small bound on `all` stands for the real, large one. */
+type Options = { maxRows?: number };
 
-const subjects: Array<[string, () => Promise<Subject>]> = [
+const subjects: Array<[string, (options?: Options) => Promise<Subject>]> = [
   [
     'sqlite',
-    () => {
+    (options) => {
       const dir = mkdtempSync(join(tmpdir(), 'rm-'));
-      const store = new SqliteReadModelStore(join(dir, 'read-models.sqlite'));
+      const store = new SqliteReadModelStore(join(dir, 'read-models.sqlite'), options);
       return Promise.resolve({
         store,
         dispose: async () => {
@@ -25,23 +35,29 @@ const subjects: Array<[string, () => Promise<Subject>]> = [
   ],
   [
     'postgres',
-    async () => {
-      const store = new PostgresReadModelStore(await freshSchemaUrl());
+    async (options) => {
+      const store = new PostgresReadModelStore(await freshSchemaUrl(), options);
       return { store, dispose: () => store.close() };
     },
   ],
 ];
 
 describe.each(subjects)('ReadModelStore contract: %s', (_name, open) => {
-  let subject: Subject;
+  let subject: Subject | undefined;
   let store: ReadModelStore;
-  beforeEach(async () => {
-    subject = await open();
+  const dispose = async () => {
+    await subject?.dispose();
+    subject = undefined;
+  };
+  const reopen = async (options?: Options) => {
+    await dispose();
+    subject = await open(options);
     store = subject.store;
     await store.createGeneration('things', 1, 1);
     await store.activate('things', 1);
-  });
-  afterEach(() => subject.dispose());
+  };
+  beforeEach(() => reopen());
+  afterEach(dispose);
 
   const commit = (
     from: number,
@@ -187,5 +203,156 @@ describe.each(subjects)('ReadModelStore contract: %s', (_name, open) => {
     expect(await store.generation('things', 0)).toBeUndefined();
     await expect(store.dropGeneration('things', 1)).rejects.toThrow(/active/);
     expect(await store.scan('things', 1, '', 10)).toHaveLength(3);
+  });
+
+  /** Every page of `query`, following cursors to the end: the keys in the order they came. */
+  const everyPage = async (query: Omit<ListQuery, 'cursor'>): Promise<string[]> => {
+    const keys: string[] = [];
+    let cursor: string | undefined;
+    do {
+      // A cursor that does not move on would loop for ever: fail instead.
+      if (keys.length > 100) throw new Error(`paging does not end: ${keys.join(',')}`);
+      const page = await store.list('things', { ...query, ...(cursor ? { cursor } : {}) });
+      keys.push(...page.items.map((doc) => (doc as { k: string }).k));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    return keys;
+  };
+
+  it('matches a null filter against a null field and an absent one, never against a value', async () => {
+    await commit(0, 1, [
+      ['a', { k: 'a' }, { group: 'g', kind: null }],
+      ['b', { k: 'b' }, { group: 'g' }],
+      ['c', { k: 'c' }, { group: 'g', kind: 'x' }],
+      ['d', { k: 'd' }, { group: 'h', kind: null }],
+    ]);
+    const nulls = await store.list('things', {
+      where: { group: 'g', kind: null },
+      orderBy: 'key',
+      limit: 10,
+    });
+    expect(nulls.items).toEqual([{ k: 'a' }, { k: 'b' }]);
+    expect(await store.all('things', { group: 'g', kind: null })).toEqual([{ k: 'a' }, { k: 'b' }]);
+    expect(await store.indexes('things', { group: 'g', kind: null })).toEqual([
+      { group: 'g', kind: null },
+      { group: 'g' },
+    ]);
+    expect(await store.all('things', { kind: 'x' })).toEqual([{ k: 'c' }]);
+    // A filter left undefined filters nothing (a Partial spread in), unlike null.
+    expect(await store.all('things', { group: 'g', kind: undefined })).toHaveLength(3);
+  });
+
+  it('returns all matches up to its bound whole, and throws past it rather than cutting short', async () => {
+    await reopen({ maxRows: 5 });
+    await commit(
+      0,
+      1,
+      Array.from({ length: 5 }, (_, i) => [`k${i}`, { k: `k${i}` }, { group: 'g' }]),
+    );
+    expect(await store.all('things', {})).toHaveLength(5);
+    expect(await store.indexes('things', { group: 'g' })).toHaveLength(5);
+    await commit(1, 2, [['k5', { k: 'k5' }, { group: 'g' }]]);
+    await expect(store.all('things', {})).rejects.toBeInstanceOf(ReadModelTooLargeError);
+    await expect(store.indexes('things', { group: 'g' })).rejects.toBeInstanceOf(
+      ReadModelTooLargeError,
+    );
+    // Paging is not bounded: list still reaches every document.
+    expect(await everyPage({ where: {}, orderBy: 'key', limit: 4 })).toHaveLength(6);
+  });
+
+  it('answers every cursor it did not issue with InvalidCursorError', async () => {
+    await commit(0, 1, [['a', { k: 'a' }, { rank: 1 }]]);
+    const issued = encodeCursor(1, 'a');
+    const forged = [
+      'not a cursor',
+      Buffer.from('{"value":1}').toString('base64url'),
+      Buffer.from('[1,"a",3]').toString('base64url'),
+      Buffer.from('[{"a":1},"a"]').toString('base64url'),
+      Buffer.from('[1, "a"]').toString('base64url'),
+      `${issued}=`,
+    ];
+    for (const cursor of forged) {
+      await expect(
+        store.list('things', { where: {}, orderBy: 'rank', limit: 1, cursor }),
+      ).rejects.toBeInstanceOf(InvalidCursorError);
+    }
+    // Even on a read model that has no generation yet: the cursor is checked first.
+    await expect(
+      store.list('nothing-yet', { where: {}, orderBy: 'key', limit: 1, cursor: 'x' }),
+    ).rejects.toBeInstanceOf(InvalidCursorError);
+    expect(
+      (await store.list('things', { where: {}, orderBy: 'rank', limit: 1, cursor: issued })).items,
+    ).toEqual([]);
+  });
+
+  it('breaks ties in the order by key, in both directions and across pages', async () => {
+    await commit(0, 1, [
+      ['e', { k: 'e' }, { rank: 2 }],
+      ['b', { k: 'b' }, { rank: 1 }],
+      ['d', { k: 'd' }, { rank: 1 }],
+      ['a', { k: 'a' }, { rank: 2 }],
+      ['c', { k: 'c' }, { rank: 1 }],
+      ['f', { k: 'f' }, { rank: 10 }],
+    ]);
+    expect(await everyPage({ where: {}, orderBy: 'rank', limit: 2 })).toEqual([
+      'b',
+      'c',
+      'd',
+      'a',
+      'e',
+      'f',
+    ]);
+    expect(await everyPage({ where: {}, orderBy: 'rank', descending: true, limit: 2 })).toEqual([
+      'f',
+      'e',
+      'a',
+      'd',
+      'c',
+      'b',
+    ]);
+  });
+
+  it('orders null and absent values first ascending and last descending, paging through them', async () => {
+    await commit(0, 1, [
+      ['a', { k: 'a' }, { at: '2026-01-02' }],
+      ['b', { k: 'b' }, { at: null }],
+      ['c', { k: 'c' }, {}],
+      ['d', { k: 'd' }, { at: '2026-01-01' }],
+      ['e', { k: 'e' }, { at: null }],
+    ]);
+    expect(await everyPage({ where: {}, orderBy: 'at', limit: 2 })).toEqual([
+      'b',
+      'c',
+      'e',
+      'd',
+      'a',
+    ]);
+    expect(await everyPage({ where: {}, orderBy: 'at', descending: true, limit: 2 })).toEqual([
+      'a',
+      'd',
+      'e',
+      'c',
+      'b',
+    ]);
+  });
+
+  it('refuses an index field name that is not a plain identifier, before any SQL runs', async () => {
+    await commit(0, 1, [['a', { k: 'a' }, { kind: 'x' }]]);
+    const names = ["kind') IS NULL OR ('1", "x'; DROP TABLE rm_documents; --", 'a.b', '1st', ''];
+    for (const name of names) {
+      await expect(
+        store.list('things', { where: { [name]: 'x' }, orderBy: 'key', limit: 1 }),
+      ).rejects.toBeInstanceOf(InvalidIndexFieldError);
+      await expect(
+        store.list('things', { where: {}, orderBy: name, limit: 1 }),
+      ).rejects.toBeInstanceOf(InvalidIndexFieldError);
+      await expect(store.all('things', { [name]: null })).rejects.toBeInstanceOf(
+        InvalidIndexFieldError,
+      );
+      await expect(store.indexes('things', { [name]: 'x' })).rejects.toBeInstanceOf(
+        InvalidIndexFieldError,
+      );
+    }
+    expect(await store.all('things', {})).toEqual([{ k: 'a' }]);
   });
 });

@@ -12,20 +12,20 @@ import type { Principal } from '../../shared/principal';
 import { ApiProblem } from '../../shared/api-problem';
 import { ProblemDocumentDto } from '../../http/openapi';
 import { PageQueryDto, ReadQueryDto } from '../../http/query.dto';
-import { READ_MODEL_STORE } from '../../projections/read-model-store';
 import { ReadYourWrites } from '../../projections/read-your-writes';
-import type { ReadModelStore } from '../../projections/read-model-store';
+import { ReadModels } from '../../projections/read-models';
+import { programmesProjection } from '../../programmes/queries/programmes.projection';
 import { canSee, scopedSociety, societyFilter } from '../../auth/access';
 import type { ProgrammeRules } from '../../programmes/domain/programme';
-import { APPLICATION_STATUSES } from '../domain/application';
-import type { ApplicationDoc } from './applications.projection';
+import { APPLICATION_STATUSES, type ApplicationStatus } from '../domain/application';
+import { applicationsProjection } from './applications.projection';
 
 @ApiTags('applications')
 @ApiBearerAuth()
 @Controller('v1/applications')
 export class ApplicationQueriesController {
   constructor(
-    @Inject(READ_MODEL_STORE) private readonly readModels: ReadModelStore,
+    @Inject(ReadModels) private readonly readModels: ReadModels,
     @Inject(ReadYourWrites) private readonly readYourWrites: ReadYourWrites,
   ) {}
 
@@ -45,8 +45,7 @@ export class ApplicationQueriesController {
     @CurrentPrincipal() principal: Principal,
   ) {
     await this.readYourWrites.reach(query.minPosition);
-    const doc = (await this.readModels.get('applications', applicationId)) as
-      ApplicationDoc | undefined;
+    const doc = await this.readModels.get(applicationsProjection, applicationId);
     if (!doc || !canSee(principal, doc.applicantSub, doc.societyCode)) {
       throw new ApiProblem(404, 'APPLICATION_NOT_FOUND', `No application ${applicationId}.`);
     }
@@ -63,7 +62,7 @@ export class ApplicationListQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ enum: APPLICATION_STATUSES })
   @IsOptional()
   @IsIn(APPLICATION_STATUSES)
-  status?: string;
+  status?: ApplicationStatus;
 }
 
 /** `GET /v1/programmes/:programmeId/applications`: this slice's read model, listed. */
@@ -72,7 +71,7 @@ export class ApplicationListQueryDto extends PageQueryDto {
 @Controller('v1/programmes/:programmeId/applications')
 export class ApplicationListController {
   constructor(
-    @Inject(READ_MODEL_STORE) private readonly readModels: ReadModelStore,
+    @Inject(ReadModels) private readonly readModels: ReadModels,
     @Inject(ReadYourWrites) private readonly readYourWrites: ReadYourWrites,
   ) {}
 
@@ -89,7 +88,7 @@ export class ApplicationListController {
     await this.readYourWrites.reach(query.minPosition);
     await this.programme(programmeId);
     const society = scopedSociety(principal, query.society);
-    const page = await this.readModels.list('applications', {
+    const page = await this.readModels.list(applicationsProjection, {
       where: {
         programmeId,
         ...societyFilter(society),
@@ -103,8 +102,7 @@ export class ApplicationListController {
   }
 
   private async programme(programmeId: string): Promise<ProgrammeRules> {
-    const doc = (await this.readModels.get('programmes', programmeId)) as
-      ProgrammeRules | undefined;
+    const doc = await this.readModels.get(programmesProjection, programmeId);
     if (!doc) throw new ApiProblem(404, 'PROGRAMME_NOT_FOUND', `No programme ${programmeId}.`);
     return doc;
   }

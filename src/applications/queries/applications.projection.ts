@@ -88,8 +88,18 @@ const KEYED = new Set([
   'ParticipantEnrolled',
 ]);
 
+/** What application lists and the dashboard filter and count by, without the documents. */
+export type ApplicationIndex = {
+  readonly programmeId: string;
+  readonly societyCode: string;
+  readonly status: ApplicationStatus;
+  readonly submittedAt: string;
+  /** 1 or 0: index fields are strings and numbers. */
+  readonly eligible: number;
+};
+
 /** Applications with their eligibility and status (DOMAIN.md, "Eligibility" per application). */
-export const applicationsProjection: Projection<ApplicationDoc> = {
+export const applicationsProjection: Projection<ApplicationDoc, ApplicationIndex> = {
   name: 'applications',
   version: 2,
   keysOf: (event) => (KEYED.has(event.type) ? [event.data.applicationId as string] : []),

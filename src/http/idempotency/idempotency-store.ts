@@ -21,3 +21,17 @@ export interface IdempotencyStore {
 }
 
 export const IDEMPOTENCY_STORE = Symbol('IdempotencyStore');
+
+/** A stored key as both adapters read it back: an answer once `status` is set. */
+export type IdempotencyRow = {
+  readonly request_hash: string;
+  readonly status: number | null;
+  readonly body: string | null;
+};
+
+/** What an existing key means for a new request: the one rule both adapters follow. */
+export function outcomeOf(row: IdempotencyRow, requestHash: string): IdempotencyBegin {
+  if (row.request_hash !== requestHash) return { state: 'mismatch' };
+  if (row.status === null) return { state: 'in_progress' };
+  return { state: 'done', status: row.status, body: JSON.parse(row.body ?? 'null') as unknown };
+}

@@ -1,6 +1,11 @@
 import type Database from 'better-sqlite3';
 import { migrate, openWalDatabase } from '../../stores/sqlite/sqlite-database';
-import type { IdempotencyBegin, IdempotencyStore } from './idempotency-store';
+import {
+  type IdempotencyBegin,
+  type IdempotencyRow,
+  type IdempotencyStore,
+  outcomeOf,
+} from './idempotency-store';
 
 /** Idempotency keys in a SQLite file (the embedded default). */
 export class SqliteIdempotencyStore implements IdempotencyStore {
@@ -34,30 +39,26 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
   }
 
   begin(scope: string, key: string, requestHash: string): Promise<IdempotencyBegin> {
-    return new Promise((resolve) => {
+    return settle(() => {
+      // Claim and read run back to back on one thread: no release can fall between them.
       if (
         this.statements.claim.run(scope, key, requestHash, new Date().toISOString()).changes === 1
-      ) {
-        resolve({ state: 'new' });
-        return;
-      }
-      const row = this.statements.find.get(scope, key) as {
-        request_hash: string;
-        status: number | null;
-        body: string | null;
-      };
-      resolve(describe(row, requestHash));
+      )
+        return { state: 'new' };
+      return outcomeOf(this.statements.find.get(scope, key) as IdempotencyRow, requestHash);
     });
   }
 
   complete(scope: string, key: string, status: number, body: unknown): Promise<void> {
-    this.statements.complete.run(status, JSON.stringify(body ?? null), scope, key);
-    return Promise.resolve();
+    return settle(() => {
+      this.statements.complete.run(status, JSON.stringify(body ?? null), scope, key);
+    });
   }
 
   release(scope: string, key: string): Promise<void> {
-    this.statements.release.run(scope, key);
-    return Promise.resolve();
+    return settle(() => {
+      this.statements.release.run(scope, key);
+    });
   }
 
   close(): Promise<void> {
@@ -66,12 +67,11 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
   }
 }
 
-/** Shared by both stores: what an existing row means for a new request. */
-export function describe(
-  row: { request_hash: string; status: number | null; body: string | null },
-  requestHash: string,
-): IdempotencyBegin {
-  if (row.request_hash !== requestHash) return { state: 'mismatch' };
-  if (row.status === null) return { state: 'in_progress' };
-  return { state: 'done', status: row.status, body: JSON.parse(row.body ?? 'null') as unknown };
+// better-sqlite3 is synchronous; callers of the port expect failures as rejected promises.
+function settle<T>(work: () => T): Promise<T> {
+  try {
+    return Promise.resolve(work());
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
 }

@@ -18,24 +18,20 @@ import { ApiProblem } from '../../shared/api-problem';
 import { ProblemDocumentDto } from '../../http/openapi';
 import { IsCalendarDate, IsInstant } from '../../http/validators';
 import { PageQueryDto, ReadQueryDto } from '../../http/query.dto';
-import { READ_MODEL_STORE } from '../../projections/read-model-store';
 import { ReadYourWrites } from '../../projections/read-your-writes';
-import {
-  InvalidCursorError,
-  decodeCursor,
-  encodeCursor,
-  type ReadModelStore,
-} from '../../projections/read-model-store';
+import { InvalidCursorError, decodeCursor, encodeCursor } from '../../projections/read-model-store';
+import { ReadModels } from '../../projections/read-models';
+import { programmesProjection } from '../../programmes/queries/programmes.projection';
 import { Clock } from '../../shared/clock';
 import { localDate } from '../../shared/domain/calendar';
 import { dayOfAnswer, progressAsOf, timelineAsOf, type AsOf } from './as-of';
 import { eligibilityView } from './eligibility.view';
-import type { ProgressDoc } from './progress.projection';
+import { progressProjection, type ProgressDoc } from './progress.projection';
 import { progressView } from './progress.view';
 import { PACES } from '../domain/pace';
 import { viewOf, type ProgressSummary, type ProgressView } from '../domain/progress-summary';
 import type { ProgrammeRules } from '../../programmes/domain/programme';
-import { type TimelineItem } from './timeline.projection';
+import { timelineProjection, type TimelineItem } from './timeline.projection';
 
 const asOfProperty = {
   description:
@@ -96,7 +92,7 @@ export class ProgressDto {
 @Controller('v1/participants/:participantId')
 export class ParticipantQueriesController {
   constructor(
-    @Inject(READ_MODEL_STORE) private readonly readModels: ReadModelStore,
+    @Inject(ReadModels) private readonly readModels: ReadModels,
     @Inject(ReadYourWrites) private readonly readYourWrites: ReadYourWrites,
     @Inject(Clock) private readonly clock: Clock,
     @Inject(EVENT_STORE) private readonly events: EventStore,
@@ -167,14 +163,13 @@ export class ParticipantQueriesController {
       const items = timelineAsOf(await this.stream(participantId), at);
       return pageOf(items, query.limit ?? 50, query.cursor);
     }
-    const page = await this.readModels.list('timeline', {
+    return this.readModels.list(timelineProjection, {
       keyPrefix: `${participantId}/`,
       where: {},
       orderBy: 'key',
       limit: query.limit ?? 50,
       ...(query.cursor ? { cursor: query.cursor } : {}),
     });
-    return { items: page.items as TimelineItem[], nextCursor: page.nextCursor };
   }
 
   // Folded from the participant's events through the live projection's own code (as-of.ts).
@@ -200,7 +195,7 @@ export class ParticipantQueriesController {
     principal: Principal,
   ): Promise<ProgressDoc> {
     await this.readYourWrites.reach(minPosition);
-    const doc = (await this.readModels.get('progress', participantId)) as ProgressDoc | undefined;
+    const doc = await this.readModels.get(progressProjection, participantId);
     // Another student's or another society's participant is answered like a missing one.
     if (!doc || !canSee(principal, doc.participantSub, doc.societyCode)) {
       throw new ApiProblem(404, 'PARTICIPANT_NOT_FOUND', `No participant ${participantId}.`);
@@ -253,7 +248,7 @@ export class ParticipantListQueryDto extends PageQueryDto {
 @Controller('v1/programmes/:programmeId/participants')
 export class ParticipantListController {
   constructor(
-    @Inject(READ_MODEL_STORE) private readonly readModels: ReadModelStore,
+    @Inject(ReadModels) private readonly readModels: ReadModels,
     @Inject(ReadYourWrites) private readonly readYourWrites: ReadYourWrites,
     @Inject(Clock) private readonly clock: Clock,
   ) {}
@@ -290,8 +285,7 @@ export class ParticipantListController {
   }
 
   private async programme(programmeId: string): Promise<ProgrammeRules> {
-    const doc = (await this.readModels.get('programmes', programmeId)) as
-      ProgrammeRules | undefined;
+    const doc = await this.readModels.get(programmesProjection, programmeId);
     if (!doc) throw new ApiProblem(404, 'PROGRAMME_NOT_FOUND', `No programme ${programmeId}.`);
     return doc;
   }
@@ -301,10 +295,10 @@ export class ParticipantListController {
     programmeId: string,
     society: string | undefined,
   ): Promise<Array<{ summary: ProgressSummary; view: ProgressView }>> {
-    const summaries = (await this.readModels.indexes('progress', {
+    const summaries = await this.readModels.indexes(progressProjection, {
       programmeId,
       ...societyFilter(society),
-    })) as unknown as ProgressSummary[];
+    });
     const now = this.clock.now();
     return summaries.map((summary) => ({
       summary,

@@ -139,7 +139,7 @@ function evolve(doc: ProgressDoc | null, recorded: RecordedEvent): ProgressDoc |
 }
 
 /** Progress per participant (DOMAIN.md, "Read models"). */
-export const progressProjection: Projection<ProgressDoc> = {
+export const progressProjection: Projection<ProgressDoc, ProgressSummary> = {
   name: 'progress',
   version: 2,
   keysOf: (event) =>

@@ -62,7 +62,8 @@ function describe(event: ParticipantEvent): { summary: string; occurredOn?: stri
 }
 
 /** Every event of a participant, in order, one document each (DOMAIN.md, "Timeline"). */
-export const timelineProjection: Projection<TimelineItem> = {
+// No index fields: the timeline is only ever read by key prefix, in key order.
+export const timelineProjection: Projection<TimelineItem, Record<never, never>> = {
   name: 'timeline',
   version: 1,
   // One item per event, keyed by its position: nothing to load before writing.

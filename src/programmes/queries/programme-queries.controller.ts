@@ -2,10 +2,10 @@ import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ProblemDocumentDto } from '../../http/openapi';
 import { PageQueryDto, ReadQueryDto } from '../../http/query.dto';
-import { READ_MODEL_STORE, type ReadModelStore } from '../../projections/read-model-store';
+import { ReadModels } from '../../projections/read-models';
 import { ReadYourWrites } from '../../projections/read-your-writes';
 import { ApiProblem } from '../../shared/api-problem';
-import type { ProgrammeDoc } from './programmes.projection';
+import { programmesProjection, type ProgrammeDoc } from './programmes.projection';
 
 /** Programmes and their rules, from the programmes read model. */
 @ApiTags('programmes')
@@ -13,7 +13,7 @@ import type { ProgrammeDoc } from './programmes.projection';
 @Controller('v1/programmes')
 export class ProgrammeQueriesController {
   constructor(
-    @Inject(READ_MODEL_STORE) private readonly readModels: ReadModelStore,
+    @Inject(ReadModels) private readonly readModels: ReadModels,
     @Inject(ReadYourWrites) private readonly readYourWrites: ReadYourWrites,
   ) {}
 
@@ -21,7 +21,7 @@ export class ProgrammeQueriesController {
   @ApiOperation({ summary: 'Every programme and its rules (any role)' })
   async list(@Query() query: PageQueryDto) {
     await this.readYourWrites.reach(query.minPosition);
-    return this.readModels.list('programmes', {
+    return this.readModels.list(programmesProjection, {
       where: {},
       orderBy: 'key',
       limit: query.limit ?? 50,
@@ -38,7 +38,7 @@ export class ProgrammeQueriesController {
   }
 
   private async programme(programmeId: string): Promise<ProgrammeDoc> {
-    const doc = (await this.readModels.get('programmes', programmeId)) as ProgrammeDoc | undefined;
+    const doc = await this.readModels.get(programmesProjection, programmeId);
     if (!doc) throw new ApiProblem(404, 'PROGRAMME_NOT_FOUND', `No programme ${programmeId}.`);
     return doc;
   }

@@ -4,7 +4,7 @@ import type { ProgrammeRules } from '../domain/programme';
 /** A programme's rules as clients read them (API.md, "Programme"). */
 export type ProgrammeDoc = ProgrammeRules & { readonly position: number };
 
-export const programmesProjection: Projection<ProgrammeDoc> = {
+export const programmesProjection: Projection<ProgrammeDoc, { readonly startDate: string }> = {
   name: 'programmes',
   version: 1,
   keysOf: (event) => (event.type === 'ProgrammeDefined' ? [event.data.programmeId as string] : []),

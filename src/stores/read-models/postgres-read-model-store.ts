@@ -3,15 +3,22 @@ import type { IndexFields } from '../../projections/projection';
 import {
   CheckpointMovedError,
   type DeadLetter,
+  type Filter,
   type GenerationState,
   type ListQuery,
   type Page,
   type ProjectionCommit,
   type ReadModelStore,
-  decodeCursor,
-  encodeCursor,
 } from '../../projections/read-model-store';
 import { migratePostgres } from '../postgres/postgres-migrations';
+import {
+  DEFAULT_MAX_ROWS,
+  type ListRow,
+  ReadModelQuery,
+  type Statement,
+  toPage,
+  withinBound,
+} from './read-model-query';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS rm_generations (
@@ -28,7 +35,17 @@ CREATE TABLE IF NOT EXISTS rm_dead_letters (
   id BIGSERIAL PRIMARY KEY, projection TEXT NOT NULL, position BIGINT NOT NULL, event_id TEXT NOT NULL,
   event_type TEXT NOT NULL, stream_name TEXT NOT NULL, error TEXT NOT NULL, recorded_at TIMESTAMPTZ NOT NULL);`;
 
-const FIELD = /^[A-Za-z][A-Za-z0-9_]*$/;
+// `idx->'f'` is SQL NULL for an absent member but the jsonb `null` for a null one: the field
+// folds both to SQL NULL, as SQLite's json_extract does. Equality stays on `idx->'f'`, the
+// expression rm_documents_society indexes (a non-null value never equals either null).
+const queries = new ReadModelQuery({
+  placeholder: (n) => `$${n}`,
+  field: (name) => `NULLIF(idx->'${name}', 'null'::jsonb)`,
+  equals: (name, value) => `idx->'${name}' = ${value}`,
+  indexValue: (placeholder) => `${placeholder}::jsonb`,
+  bindIndexValue: (value) => JSON.stringify(value),
+});
+
 const SCHEMA_LOCK = 7_264_532;
 
 type GenerationRow = { generation: number; position: string; version: number };
@@ -39,8 +56,11 @@ const toState = (row: GenerationRow | undefined): GenerationState | undefined =>
 export class PostgresReadModelStore implements ReadModelStore {
   private readonly pool: Pool;
   private readonly ready: Promise<void>;
+  private readonly maxRows: number;
 
-  constructor(connectionString: string) {
+  /** `maxRows` bounds `all` and `indexes` (see `ReadModelTooLargeError`). */
+  constructor(connectionString: string, options: { maxRows?: number } = {}) {
+    this.maxRows = options.maxRows ?? DEFAULT_MAX_ROWS;
     const pool = new Pool({ connectionString, max: 10 });
     pool.on('error', () => undefined);
     this.pool = pool;
@@ -169,71 +189,23 @@ export class PostgresReadModelStore implements ReadModelStore {
   }
 
   async list(projection: string, query: ListQuery): Promise<Page<unknown>> {
-    const active = await this.activeGeneration(projection);
-    if (!active) return { items: [], nextCursor: null };
-    const params: unknown[] = [projection, active.generation];
-    const clauses = ['projection = $1', 'generation = $2'];
-    const param = (value: unknown) => {
-      params.push(value);
-      return `$${params.length}`;
-    };
-    if (query.keyPrefix !== undefined)
-      clauses.push(
-        `key >= ${param(query.keyPrefix)} AND key < ${param(`${query.keyPrefix}\uffff`)}`,
-      );
-    for (const [name, value] of Object.entries(query.where)) {
-      if (!FIELD.test(name)) throw new Error(`invalid index field name: ${name}`);
-      clauses.push(
-        value === null
-          ? `idx->'${name}' = 'null'::jsonb`
-          : `idx->'${name}' = ${param(JSON.stringify(value))}::jsonb`,
-      );
-    }
-    if (query.orderBy !== 'key' && !FIELD.test(query.orderBy))
-      throw new Error(`invalid index field name: ${query.orderBy}`);
-    const order = query.orderBy === 'key' ? 'key' : `idx->'${query.orderBy}'`;
-    const direction = query.descending ? 'DESC' : 'ASC';
-    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
-    if (after) {
-      const value =
-        query.orderBy === 'key' ? param(after[0]) : `${param(JSON.stringify(after[0]))}::jsonb`;
-      clauses.push(
-        `(${order}, key) ${query.descending ? '<' : '>'} (${value}, ${param(after[1])})`,
-      );
-    }
-    const { rows } = await this.pool.query<{ key: string; doc: unknown; o: unknown }>(
-      `SELECT key, doc, ${order} AS o FROM rm_documents WHERE ${clauses.join(' AND ')}
-       ORDER BY ${order} ${direction}, key ${direction} LIMIT ${param(query.limit + 1)}`,
-      params,
-    );
-    const more = rows.length > query.limit;
-    const page = more ? rows.slice(0, query.limit) : rows;
-    const last = page[page.length - 1];
-    return {
-      items: page.map((row) => row.doc),
-      nextCursor: more && last ? encodeCursor(last.o as string | number | null, last.key) : null,
-    };
+    return toPage(await this.run<ListRow>(queries.list(projection, query)), query.limit);
   }
 
-  async indexes(projection: string, where: IndexFields): Promise<IndexFields[]> {
-    const active = await this.activeGeneration(projection);
-    if (!active) return [];
-    const params: unknown[] = [projection, active.generation];
-    const clauses = ['projection = $1', 'generation = $2'];
-    for (const [name, value] of Object.entries(where)) {
-      if (!FIELD.test(name)) throw new Error(`invalid index field name: ${name}`);
-      params.push(JSON.stringify(value));
-      clauses.push(`idx->'${name}' = $${params.length}::jsonb`);
-    }
-    const { rows } = await this.pool.query<{ idx: IndexFields }>(
-      `SELECT idx FROM rm_documents WHERE ${clauses.join(' AND ')} ORDER BY key`,
-      params,
+  async indexes(projection: string, where: Filter): Promise<IndexFields[]> {
+    const rows = await this.run<{ idx: IndexFields }>(
+      queries.indexes(projection, where, this.maxRows),
     );
-    return rows.map((row) => row.idx);
+    return withinBound(rows, projection, this.maxRows).map((row) => row.idx);
   }
 
-  async all(projection: string, where: IndexFields): Promise<unknown[]> {
-    return (await this.list(projection, { where, orderBy: 'key', limit: 1_000_000 })).items;
+  async all(projection: string, where: Filter): Promise<unknown[]> {
+    const rows = await this.run<{ doc: unknown }>(queries.all(projection, where, this.maxRows));
+    return withinBound(rows, projection, this.maxRows).map((row) => row.doc);
+  }
+
+  private async run<Row extends object>(statement: Statement): Promise<Row[]> {
+    return (await this.pool.query<Row>(statement.sql, statement.params)).rows;
   }
 
   async scan(

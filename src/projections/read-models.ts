@@ -1,0 +1,53 @@
+import type { IndexFields, Projection } from './projection';
+import type { Filter, GenerationState, ListQuery, Page, ReadModelStore } from './read-model-store';
+
+/**
+ * Queries on read models, typed by the projection that writes them: `get(progressProjection,
+ * id)` is a `ProgressDoc`, and filters and orders name only the projection's index fields. The
+ * store underneath stays name-based, as the runner, rebuild and verification need.
+ *
+ * The casts here are the only ones: under a projection's name the store holds nothing but what
+ * that projection's `evolve` and `indexOf` returned, read back from JSON.
+ */
+export class ReadModels {
+  constructor(private readonly store: ReadModelStore) {}
+
+  /** One document of the active generation; undefined when there is none. */
+  async get<Doc, Index extends IndexFields>(
+    projection: Projection<Doc, Index>,
+    key: string,
+  ): Promise<Doc | undefined> {
+    return (await this.store.get(projection.name, key)) as Doc | undefined;
+  }
+
+  /** A page of the active generation's documents (semantics on `ListQuery`). */
+  async list<Doc, Index extends IndexFields>(
+    projection: Projection<Doc, Index>,
+    query: ListQuery<Index>,
+  ): Promise<Page<Doc>> {
+    return (await this.store.list(projection.name, query)) as Page<Doc>;
+  }
+
+  /** Every matching document, in key order; throws past the store's bound. */
+  async all<Doc, Index extends IndexFields>(
+    projection: Projection<Doc, Index>,
+    where: Filter<Index>,
+  ): Promise<Doc[]> {
+    return (await this.store.all(projection.name, where)) as Doc[];
+  }
+
+  /** The index fields of every match, in key order; throws past the store's bound. */
+  async indexes<Doc, Index extends IndexFields>(
+    projection: Projection<Doc, Index>,
+    where: Filter<Index>,
+  ): Promise<Index[]> {
+    return (await this.store.indexes(projection.name, where)) as Index[];
+  }
+
+  /** The generation queries read and its checkpoint; undefined before the first run. */
+  activeGeneration<Doc, Index extends IndexFields>(
+    projection: Projection<Doc, Index>,
+  ): Promise<GenerationState | undefined> {
+    return this.store.activeGeneration(projection.name);
+  }
+}
