@@ -13,7 +13,7 @@ import {
   ParticipantCommandMessage,
   type ParticipantRequest,
 } from '../participants/commands/participant.handler';
-import { DTDP_2025 } from './domain/programme';
+import { DTDP_2025 } from '../programmes/domain/programme';
 
 type Student = {
   readonly sub: string;
