@@ -1,6 +1,6 @@
 /**
- * Architecture rules (ARCHITECTURE.md, habit 11): the event-sourcing core and every domain/
- * folder stay free of NestJS and of I/O, so they can be tested and reused without either.
+ * Architecture rules: the event-sourcing core and every domain/ folder stay free of NestJS and
+ * of I/O, so they can be tested and reused without either.
  * @type {import('dependency-cruiser').IConfiguration}
  */
 module.exports = {

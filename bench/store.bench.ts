@@ -1,6 +1,6 @@
 /**
- * Event-store benchmark (issue 2). Every workload runs in this one process, one after the other,
- * on the same machine, so the ratios compare like with like. See bench/README.md.
+ * Event-store benchmark. Every workload runs in this one process, one after the other, on the
+ * same machine, so the ratios compare like with like. See bench/README.md.
  *
  *   npm run bench:store              # full size: 200,000 appends over 10,000 streams
  *   BENCH_SCALE=0.1 npm run bench:store
@@ -292,7 +292,7 @@ async function sqliteFigures(): Promise<void> {
           publicVersions.set(stream, result.nextExpectedStreamVersion);
           break;
         } catch (error) {
-          // Its intermittent SQLITE_BUSY on commit (STACK.md): retry, and count it.
+          // Its public store intermittently fails a commit with SQLITE_BUSY: retry, and count it.
           if (!String(error).includes('SQLITE_BUSY')) throw error;
           publicBusy += 1;
         }

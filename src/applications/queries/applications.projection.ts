@@ -91,7 +91,7 @@ const KEYED = new Set([
   'ParticipantEnrolled',
 ]);
 
-/** Applications with their eligibility and status (DOMAIN.md, "Eligibility" per application). */
+/** Applications with their eligibility and status (docs/DOMAIN.md, "Eligibility" per application). */
 export const applicationsProjection: Projection<ApplicationDoc> = {
   name: 'applications',
   version: 2,

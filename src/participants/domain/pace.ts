@@ -1,6 +1,6 @@
 import { addDays, daysBetween, type CalendarDate } from '../../shared/domain/calendar';
 
-/** Pace status (DOMAIN.md, "Progress"). */
+/** Pace status (docs/DOMAIN.md, "Progress"). */
 export type Pace = 'ahead' | 'on_track' | 'behind' | 'at_risk' | 'completed' | 'withdrawn';
 
 /** The stored figures pace is computed from; pace itself depends on today, so it is never stored. */

@@ -2,7 +2,7 @@ import type { Pillar } from '../../programmes/domain/programme';
 import { readPace, type Pace } from '../domain/pace';
 import { type ProgressDoc, type ProgressSummary, summarise } from './progress.projection';
 
-/** Progress as API.md shapes it, computed from the stored figures for a given today. */
+/** Progress as docs/API.md shapes it, computed from the stored figures for a given today. */
 export type ProgressView = {
   readonly participantId: string;
   readonly programmeId: string;
@@ -23,7 +23,7 @@ export type ProgressView = {
 
 const round2 = (value: number) => Math.round(value * 100) / 100;
 
-/** Progress as API.md shapes it, for `today` (in the programme's time zone). */
+/** Progress as docs/API.md shapes it, for `today` (in the programme's time zone). */
 export function viewOf(summary: ProgressSummary, today: string): ProgressView {
   const total = round2(
     summary.verifiedPolitical + summary.verifiedProfessional + summary.verifiedSocial,
