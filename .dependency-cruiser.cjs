@@ -1,5 +1,5 @@
 /**
- * Architecture rules (ARCHITECTURE.md, habit 11): the event-sourcing core and every domain/
+ * Architecture rules (docs/design.md): the event-sourcing core and every domain/
  * folder stay free of NestJS and of I/O; business slices import each other only through their
  * domain/ folders; and the top-level folders of src/ form layers that import downwards only,
  * so no two of them can ever depend on each other.

@@ -1,5 +1,5 @@
 /**
- * Projections benchmark (issue 4). A generated cohort (10,000 participants, ~1,000,000 events at
+ * Projections benchmark. A generated cohort (10,000 participants, ~1,000,000 events at
  * BENCH_SCALE=1) in the embedded store; then the rebuild of every read model (events/s, peak
  * RSS, in a child process); then query latency in-process and over HTTP with 50 concurrent
  * clients, next to a bare NestJS endpoint on the same adapter.
@@ -221,7 +221,7 @@ async function load(url: string, headers: Record<string, string>): Promise<autoc
   return JSON.parse(stdout) as autocannon.Result;
 }
 
-// Issue 5 on the same log: verification and digests (events/s, next to reading the log
+// Audit work on the same log: verification and digests (events/s, next to reading the log
 // alone), and as-of answers folded from a participant's stream next to the live read model.
 async function audit(dataDir: string, participantIds: string[], readOnly: number): Promise<void> {
   const events = new SqliteEventStore({ fileName: join(dataDir, 'events.sqlite') });

@@ -1,6 +1,6 @@
 /**
- * Event-store benchmark (issue 2). Every workload runs in this one process, one after the other,
- * on the same machine, so the ratios compare like with like. See bench/README.md.
+ * Event-store benchmark. Every workload runs in this one process, one after the other, on the
+ * same machine, so the ratios compare like with like. See bench/README.md.
  *
  *   npm run bench:store              # full size: 200,000 appends over 10,000 streams
  *   BENCH_SCALE=0.1 npm run bench:store
@@ -11,16 +11,48 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Client, Pool } from 'pg';
-import {
-  appendToStream as emmettAppendToStream,
-  createEventStoreSchema as emmettCreateSchema,
-  getSQLiteEventStore,
-  sqliteConnection,
-} from '@event-driven-io/emmett-sqlite';
 import { type EventStore, type RecordedEvent, timeOrderedUuid } from '../src/event-sourcing';
 import { PostgresEventStore } from '../src/stores/postgres/postgres-event-store';
 import { SqliteEventStore } from '../src/stores/sqlite/sqlite-event-store';
 import { activityEvent, printBenchLines, rate, report, scaled, SCALE } from './bench-kit';
+import { requirePeer } from './peers/ensure';
+
+/**
+ * The part of Emmett (`@event-driven-io/emmett-sqlite` 0.38.5) this benchmark calls. Emmett and
+ * sqlite3 are installed into bench/peers on first use (bench/peers/ensure.ts), not with the
+ * project, because sqlite3 compiles from source; so Emmett's own types may be absent when the
+ * project is type-checked, and these few signatures stand in for them.
+ */
+type EmmettEvent = { type: string; data: Record<string, unknown> };
+type EmmettExpectedVersion = { expectedStreamVersion: bigint | 'STREAM_DOES_NOT_EXIST' };
+interface EmmettConnection {
+  command(sql: string): Promise<unknown>;
+  close(): void;
+}
+interface EmmettSqlite {
+  getSQLiteEventStore(options: { fileName: string; schema: { autoMigration: 'CreateOrUpdate' } }): {
+    appendToStream(
+      streamName: string,
+      events: EmmettEvent[],
+      options: EmmettExpectedVersion,
+    ): Promise<{ nextExpectedStreamVersion: bigint }>;
+  };
+  sqliteConnection(options: { fileName: string }): EmmettConnection;
+  createEventStoreSchema(connection: EmmettConnection): Promise<void>;
+  appendToStream(
+    connection: EmmettConnection,
+    streamName: string,
+    streamType: string,
+    events: EmmettEvent[],
+    options: EmmettExpectedVersion,
+  ): Promise<{ success: true; nextStreamPosition: bigint } | { success: false }>;
+}
+const {
+  appendToStream: emmettAppendToStream,
+  createEventStoreSchema: emmettCreateSchema,
+  getSQLiteEventStore,
+  sqliteConnection,
+} = requirePeer('@event-driven-io/emmett-sqlite') as EmmettSqlite;
 
 const APPENDS = scaled(200_000, 100);
 const STREAMS = scaled(10_000, 10);
@@ -292,7 +324,7 @@ async function sqliteFigures(): Promise<void> {
           publicVersions.set(stream, result.nextExpectedStreamVersion);
           break;
         } catch (error) {
-          // Its intermittent SQLITE_BUSY on commit (STACK.md): retry, and count it.
+          // Its public store intermittently fails a commit with SQLITE_BUSY: retry, and count it.
           if (!String(error).includes('SQLITE_BUSY')) throw error;
           publicBusy += 1;
         }

@@ -1,18 +1,9 @@
 import 'reflect-metadata';
 import { createApp } from './bootstrap';
-import { ConfigError, loadConfig } from './config/app-config';
+import { loadConfigOrExit } from './config/load-config-or-exit';
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig(process.env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(1);
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit();
   const app = await createApp(config);
   await app.listen({ port: config.PORT, host: config.HOST });
   process.stdout.write(

@@ -94,7 +94,7 @@ export class AuditController {
     });
     const page = events.slice(0, limit);
     const next = events.length > limit ? page[page.length - 1]!.revision + 1 : null;
-    // `items`, like every other list of the API (it was `events` before issue 8).
+    // `items`, like every other list of the API, so one client helper pages them all.
     return {
       streamName,
       items: page,

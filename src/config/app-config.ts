@@ -22,7 +22,7 @@ export type EventStoreKind = 'sqlite' | 'eventstoredb' | 'postgres';
 export type ReadModelStoreKind = 'sqlite' | 'postgres';
 
 /**
- * The service's settings, read once from the environment at start-up (API.md, "Running").
+ * The service's settings, read once from the environment at start-up (docs/API.md, "Running").
  * Every field is validated; the first bad one stops start-up with one line naming it.
  */
 export class AppConfig {
@@ -140,7 +140,7 @@ export class AppConfig {
   readonly AUTH_SOCIETY_CLAIM: string = 'society';
 
   /**
-   * The smallest group of people the `dashboard` role sees a figure about (API.md, "Privacy"):
+   * The smallest group of people the `dashboard` role sees a figure about (docs/API.md, "Privacy"):
    * smaller counts and their hours are shown as null.
    */
   @IsInt({ message: 'DASHBOARD_MIN_GROUP must be a whole number of at least 1' })

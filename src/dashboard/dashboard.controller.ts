@@ -78,7 +78,7 @@ export class DashboardController {
   }
 
   /**
-   * The dashboard's figures. With `minGroup` k above 1 (API.md, "Privacy"), a count of 1 to k-1
+   * The dashboard's figures. With `minGroup` k above 1 (docs/API.md, "Privacy"), a count of 1 to k-1
    * people is shown as null, and the hours are shown as null when fewer than k participants
    * contribute to them. Suppression is reported per group of figures, each object carrying its
    * own `suppressed` flag: the top level holds the counts (applications through atRisk) and says

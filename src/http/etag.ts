@@ -34,7 +34,7 @@ export function parseIfMatch(header: string | undefined): number | undefined {
 
 /**
  * A command handler's `revision` (the stream's revision after the command) becomes the `ETag`
- * header and leaves the body, which keeps API.md's `{..., position}` shape.
+ * header and leaves the body, which keeps docs/API.md's `{..., position}` shape.
  */
 @Injectable()
 export class StreamRevisionEtag implements NestInterceptor {

@@ -3,7 +3,7 @@ import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Max, MaxLength, Min } from 'class-validator';
 import { IsText } from './validators';
 
-/** API.md's query conventions, shared by every slice's queries. */
+/** docs/API.md's query conventions, shared by every slice's queries. */
 
 /** `?minPosition=N`: answer once the read models have applied position N (read-your-writes). */
 export class ReadQueryDto {

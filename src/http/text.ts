@@ -1,5 +1,5 @@
 /**
- * What counts as text at the boundary (API.md: "every string a client sends is well-formed
+ * What counts as text at the boundary (docs/API.md: "every string a client sends is well-formed
  * Unicode without control characters (tab and newline only in multi-line texts) and is stored
  * NFC-normalised"). One definition, used by the body parser for every string of every request
  * body, by the hook that checks path and query parameters, and by `@IsText` on DTO fields.

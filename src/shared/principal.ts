@@ -1,4 +1,4 @@
-/** The roles of API.md, "Authentication". */
+/** The roles of docs/API.md, "Authentication". */
 export const ROLES = [
   'applicant',
   'participant',

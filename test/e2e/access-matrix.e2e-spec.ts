@@ -7,13 +7,13 @@ import { eligibleForm } from '../support/programme-fixtures';
 import { servedRoutes, templateOfOpenApiPath, type ServedRoute } from '../support/routes';
 
 /*
- * Who may call what (API.md, "Authentication", "Commands", "Queries"), for every route the app
+ * Who may call what (docs/API.md, "Authentication", "Commands", "Queries"), for every route the app
  * serves, every role, own and another society, self and another student; the API conventions
  * ("Errors", "Queries") over the OpenAPI document; and what the dashboard role may see
  * ("Privacy").
  *
  * The routes come from the running app's controllers (test/support/routes.ts), and ROUTES below
- * says, per route template, what API.md allows and how to fill a request. A route with no row
+ * says, per route template, what docs/API.md allows and how to fill a request. A route with no row
  * fails the first test, naming it: adding its row is all it takes to cover it.
  */
 
@@ -88,11 +88,11 @@ type Target = {
 };
 
 type Row = {
-  /** The roles API.md allows; 'public' needs no token (health, metrics, the dashboard page). */
+  /** The roles docs/API.md allows; 'public' needs no token (health, metrics, the dashboard page). */
   readonly roles: readonly Role[] | 'public';
   /**
    * The target is one student's, in one society: another student, or staff of another society,
-   * get 404, the answer for a missing id (API.md, "Authentication").
+   * get 404, the answer for a missing id (docs/API.md, "Authentication").
    */
   readonly owned: boolean;
   /** The status an allowed caller gets in the state `arrange` builds. */
@@ -113,11 +113,11 @@ const reason = (f: Fixture) => ({ reason: f.text('reason') });
 
 /**
  * Keyed by `METHOD /template` exactly as the controllers declare it. To cover a new route, add
- * its row: the roles API.md gives it, whether the target is one student's, the success status,
+ * its row: the roles docs/API.md gives it, whether the target is one student's, the success status,
  * and how to build a target an allowed caller succeeds on.
  */
 const ROUTES: Readonly<Record<string, Row>> = {
-  // Commands (API.md, "Commands").
+  // Commands (docs/API.md, "Commands").
   'POST /v1/programmes': {
     roles: ['programme_admin'],
     owned: false,
@@ -251,7 +251,7 @@ const ROUTES: Readonly<Record<string, Row>> = {
     },
   },
 
-  // Queries (API.md, "Queries"), over the shared cohort.
+  // Queries (docs/API.md, "Queries"), over the shared cohort.
   'GET /v1/programmes': { roles: ANY_ROLE, owned: false, ok: 200, arrange: shared },
   'GET /v1/programmes/:programmeId': { roles: ANY_ROLE, owned: false, ok: 200, arrange: shared },
   'GET /v1/programmes/:programmeId/applications': {
@@ -272,7 +272,7 @@ const ROUTES: Readonly<Record<string, Row>> = {
     ok: 200,
     arrange: shared,
   },
-  // API.md names "the applicant"; applicant and participant are the same student, and the code
+  // docs/API.md names "the applicant"; applicant and participant are the same student, and the code
   // lets both read their application.
   'GET /v1/applications/:applicationId': {
     roles: STUDENT_AND_STAFF,
@@ -280,7 +280,7 @@ const ROUTES: Readonly<Record<string, Row>> = {
     ok: 200,
     arrange: shared,
   },
-  // API.md names "the participant"; the code lets the same student read it with either role.
+  // docs/API.md names "the participant"; the code lets the same student read it with either role.
   'GET /v1/participants/:participantId/progress': {
     roles: STUDENT_AND_STAFF,
     owned: true,
@@ -307,7 +307,7 @@ const ROUTES: Readonly<Record<string, Row>> = {
   },
   'GET /v1/audit/events': { roles: ['auditor'], owned: false, ok: 200, arrange: shared },
 
-  // Operations (API.md, "Operations"): no token needed.
+  // Operations (docs/API.md, "Operations"): no token needed.
   'GET /health/live': { roles: 'public', owned: false, ok: 200, arrange: shared },
   'GET /health/ready': { roles: 'public', owned: false, ok: 200, arrange: shared },
   'GET /metrics': { roles: 'public', owned: false, ok: 200, arrange: shared },
@@ -318,7 +318,7 @@ function shared(f: Fixture): Target {
   return f.target(f.base.self);
 }
 
-/** What API.md says this caller gets from this route. */
+/** What docs/API.md says this caller gets from this route. */
 function expectedStatus(row: Row, caller: Caller): number {
   if (row.roles === 'public') return row.ok;
   if (caller.role === null) return 401;
@@ -670,7 +670,7 @@ async function call(
   });
 }
 
-/** What a problem document must hold (API.md, "Errors"), or why it does not. */
+/** What a problem document must hold (docs/API.md, "Errors"), or why it does not. */
 function problemShapeErrors(response: LightMyRequestResponse): string[] {
   const errors: string[] = [];
   const type = String(response.headers['content-type'] ?? '');
@@ -738,7 +738,7 @@ function membersOf(schema: Schema | undefined, document: OpenApiDocument): strin
 }
 
 /**
- * The rule for "a list" (API.md, "Queries": lists return `{items, nextCursor}`): a GET whose
+ * The rule for "a list" (docs/API.md, "Queries": lists return `{items, nextCursor}`): a GET whose
  * documented success schema, or whose actual answer to an allowed caller, has an `items` array or
  * a `nextCursor` member. The answer counts too, since not every operation documents its schema,
  * and a route paged under other names still has a `nextCursor`.
@@ -812,7 +812,7 @@ describe.each<StoreKind>(['sqlite', 'postgres'])(
       expect([...missing, ...stale]).toEqual([]);
     });
 
-    it.each(Object.keys(ROUTES))('%s: each caller gets what API.md says', async (key) => {
+    it.each(Object.keys(ROUTES))('%s: each caller gets what docs/API.md says', async (key) => {
       const route = routes.get(key);
       if (!route) throw new Error(`${key} is not served (see the first test)`);
       const row = ROUTES[key]!;

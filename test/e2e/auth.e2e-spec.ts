@@ -15,7 +15,7 @@ async function localBearer(claims: JWTPayload): Promise<Record<string, string>> 
   return { authorization: `Bearer ${token}` };
 }
 
-describe('local tokens over HTTP (API.md, "Authentication")', () => {
+describe('local tokens over HTTP (docs/API.md, "Authentication")', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startApp(await freshEnv('sqlite'));

@@ -8,7 +8,7 @@ const P = DTDP_2025.programmeId;
 const TODAY = '2026-06-15T10:00:00+08:00';
 
 /**
- * Issue 8, "nothing malformed enters the log": every refusal here is a 400 problem naming the
+ * Nothing malformed enters the log: every refusal here is a 400 problem naming the
  * field, and the log's head does not move.
  */
 describe.each<StoreKind>(['sqlite', 'postgres'])('the input boundary (%s)', (kind) => {
@@ -281,7 +281,7 @@ describe.each<StoreKind>(['sqlite', 'postgres'])('the input boundary (%s)', (kin
     });
   });
 
-  describe('API.md conventions the first version missed', () => {
+  describe('docs/API.md conventions: paging and minPosition on every list', () => {
     it('pages GET /v1/programmes with limit and cursor', async () => {
       const admin = await t.auth('programme_admin');
       const second = {

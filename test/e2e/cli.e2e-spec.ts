@@ -13,10 +13,14 @@ const root = join(__dirname, '../..');
 
 // The CLI as users run it (from the TypeScript sources here; `npm run cli` runs the build).
 function cli(dataDir: string, ...args: string[]) {
-  return run(process.execPath, ['-r', '@swc-node/register', join(root, 'src/cli.ts'), ...args], {
-    cwd: root,
-    env: { ...process.env, DATA_DIR: dataDir, AUTH_JWT_SECRET: '' },
-  });
+  return run(
+    process.execPath,
+    ['-r', '@swc-node/register', join(root, 'src/cli/index.ts'), ...args],
+    {
+      cwd: root,
+      env: { ...process.env, DATA_DIR: dataDir, AUTH_JWT_SECRET: '' },
+    },
+  );
 }
 
 describe('CLI', () => {

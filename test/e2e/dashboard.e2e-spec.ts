@@ -77,7 +77,7 @@ const EXACT = {
   suppressed: false,
 };
 
-describe('dashboard small cells (API.md, "Privacy": DASHBOARD_MIN_GROUP)', () => {
+describe('dashboard small cells (docs/API.md, "Privacy": DASHBOARD_MIN_GROUP)', () => {
   let t: TestApp;
   let cohort: Cohort;
   beforeAll(async () => {

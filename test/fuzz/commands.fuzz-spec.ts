@@ -6,7 +6,7 @@ import { freshEnv, startApp, type StoreKind, type TestApp } from '../support/app
 import type { Role } from '../../src/shared/principal';
 
 /**
- * Issue 8's fuzz suite: generated requests over every command (wrong types, missing and
+ * Fuzzing the input boundary: generated requests over every command (wrong types, missing and
  * unknown fields, huge and malformed strings, control characters, odd Unicode, bad dates, deep
  * nesting, odd path parameters and headers) against the running app. Whatever is sent:
  * no answer is 5xx, a refused request appends nothing (the log's head before and after), and

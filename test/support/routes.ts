@@ -10,7 +10,7 @@ export type ServedRoute = {
   readonly method: string;
   /** The path template with Nest's `:param` placeholders. */
   readonly template: string;
-  /** What `@Roles(...)` says, for messages only: the matrix expects what API.md says. */
+  /** What `@Roles(...)` says, for messages only: the matrix expects what docs/API.md says. */
   readonly roles: readonly Role[] | undefined;
   readonly isPublic: boolean;
 };

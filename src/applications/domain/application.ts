@@ -4,7 +4,7 @@ import { conflict, ruleViolation } from '../../shared/domain/domain-error';
 import type { ProgrammeRules } from '../../programmes/domain/programme';
 import { evaluateEligibility, type ApplicantFacts, type Eligibility } from './eligibility';
 
-/** What the applicant fills in (API.md, `POST /v1/programmes/:programmeId/applications`). */
+/** What the applicant fills in (docs/API.md, `POST /v1/programmes/:programmeId/applications`). */
 export type ApplicationForm = ApplicantFacts & {
   readonly fullName: string;
   readonly institution: string;
@@ -63,7 +63,7 @@ export const applicationDecider = {
         const { programme, form, submittedAt } = command;
         assertCalendarDates({ expectedGraduationDate: form.expectedGraduationDate });
         const submittedOn = localDate(submittedAt, programme.timeZone);
-        // Late or misdirected applications are refused outright (DOMAIN.md: "accepted only
+        // Late or misdirected applications are refused outright (docs/DOMAIN.md: "accepted only
         // before the deadline and only for a participating society"); every other failing
         // rule is recorded with its reason, for staff to see.
         if (submittedOn > programme.applicationDeadline) {

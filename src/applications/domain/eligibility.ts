@@ -21,7 +21,7 @@ export type EligibilityCheck = {
   readonly detail: string;
 };
 
-/** Every rule's verdict (API.md, "Eligibility"). */
+/** Every rule's verdict (docs/API.md, "Eligibility"). */
 export type Eligibility = {
   readonly eligible: boolean;
   readonly checks: readonly EligibilityCheck[];

@@ -98,7 +98,7 @@ export type ApplicationIndex = {
   readonly eligible: number;
 };
 
-/** Applications with their eligibility and status (DOMAIN.md, "Eligibility" per application). */
+/** Applications with their eligibility and status (docs/DOMAIN.md, "Eligibility" per application). */
 export const applicationsProjection: Projection<ApplicationDoc, ApplicationIndex> = {
   name: 'applications',
   version: 2,

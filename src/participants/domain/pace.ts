@@ -1,7 +1,7 @@
 import { addDays, daysBetween, type CalendarDate } from '../../shared/domain/calendar';
 
-/** Pace status (DOMAIN.md, "Progress"). */
-/** Every pace, in the order API.md lists them. */
+/** Pace status (docs/DOMAIN.md, "Progress"). */
+/** Every pace, in the order docs/API.md lists them. */
 export const PACES = ['ahead', 'on_track', 'behind', 'at_risk', 'completed', 'withdrawn'] as const;
 
 export type Pace = (typeof PACES)[number];

@@ -27,7 +27,7 @@ export type ProgressSummary = {
   readonly position: number;
 };
 
-/** Progress as API.md shapes it, computed from the stored figures for a given today. */
+/** Progress as docs/API.md shapes it, computed from the stored figures for a given today. */
 export type ProgressView = {
   readonly participantId: string;
   readonly programmeId: string;
@@ -48,7 +48,7 @@ export type ProgressView = {
 
 const round2 = (value: number) => Math.round(value * 100) / 100;
 
-/** Progress as API.md shapes it, for `today` (in the programme's time zone). */
+/** Progress as docs/API.md shapes it, for `today` (in the programme's time zone). */
 export function viewOf(summary: ProgressSummary, today: string): ProgressView {
   const total = round2(
     summary.verifiedPolitical + summary.verifiedProfessional + summary.verifiedSocial,

@@ -6,7 +6,7 @@ import { progressProjection, type ProgressDoc } from './progress.projection';
 import { timelineProjection, type TimelineItem } from './timeline.projection';
 
 /**
- * The two times an auditor can ask about (DOMAIN.md, "Time"):
+ * The two times an auditor can ask about (docs/DOMAIN.md, "Time"):
  * - `asOf` (a date, valid time): only what had happened by the end of that day;
  * - `knownAt` (an instant, transaction time): only what the system had recorded by then.
  * Together: "what did the system show at `knownAt` about the state on `asOf`".

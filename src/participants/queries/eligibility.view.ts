@@ -1,7 +1,7 @@
 import { completionCheck, invitationCheck, type Participant } from '../domain/participant';
 import type { ProgressDoc } from './progress.projection';
 
-/** A participant's eligibility now (DOMAIN.md, "Eligibility" per participant). */
+/** A participant's eligibility now (docs/DOMAIN.md, "Eligibility" per participant). */
 export type ParticipantEligibilityView = {
   readonly participantId: string;
   readonly completion: {

@@ -44,7 +44,7 @@ const knownAtProperty = {
   example: '2026-07-15T08:00:00+08:00',
 };
 
-/** `?asOf=DATE&knownAt=TIMESTAMP` (API.md): either, both, or neither (the live read model). */
+/** `?asOf=DATE&knownAt=TIMESTAMP` (docs/API.md): either, both, or neither (the live read model). */
 export class AsOfQueryDto extends ReadQueryDto {
   @ApiPropertyOptional(asOfProperty)
   @IsOptional()

@@ -138,7 +138,7 @@ function evolve(doc: ProgressDoc | null, recorded: RecordedEvent): ProgressDoc |
   }
 }
 
-/** Progress per participant (DOMAIN.md, "Read models"). */
+/** Progress per participant (docs/DOMAIN.md, "Read models"). */
 export const progressProjection: Projection<ProgressDoc, ProgressSummary> = {
   name: 'progress',
   version: 2,

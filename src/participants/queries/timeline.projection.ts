@@ -2,7 +2,7 @@ import type { Actor, JsonObject } from '../../event-sourcing';
 import type { Projection } from '../../projections/projection';
 import type { ParticipantEvent } from '../domain/participant';
 
-/** One entry of a participant's timeline (API.md, "Timeline item"). */
+/** One entry of a participant's timeline (docs/API.md, "Timeline item"). */
 export type TimelineItem = {
   readonly position: number;
   readonly type: string;
@@ -61,7 +61,7 @@ function describe(event: ParticipantEvent): { summary: string; occurredOn?: stri
   }
 }
 
-/** Every event of a participant, in order, one document each (DOMAIN.md, "Timeline"). */
+/** Every event of a participant, in order, one document each (docs/DOMAIN.md, "Timeline"). */
 // No index fields: the timeline is only ever read by key prefix, in key order.
 export const timelineProjection: Projection<TimelineItem, Record<never, never>> = {
   name: 'timeline',

@@ -32,7 +32,7 @@ export class SocietyDto {
   name!: string;
 }
 
-/** `POST /v1/programmes`: the programme's rules (API.md, "Programme"). */
+/** `POST /v1/programmes`: the programme's rules (docs/API.md, "Programme"). */
 export class DefineProgrammeDto {
   @ApiProperty({ example: 'cast-dtdp-2025' })
   @Matches(ID, { message: 'programmeId must be 2-63 lower-case letters, digits or dashes' })

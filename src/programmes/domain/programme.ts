@@ -7,7 +7,7 @@ import {
 } from '../../shared/domain/calendar';
 import { conflict, invalid } from '../../shared/domain/domain-error';
 
-/** The three training pillars and their activity categories (DOMAIN.md). */
+/** The three training pillars and their activity categories (docs/DOMAIN.md). */
 export const PILLAR_CATEGORIES = {
   political: [
     'national_development_seminar',
@@ -49,7 +49,7 @@ export type Society = {
   readonly name: string;
 };
 
-/** A programme's rules: data, so a later cohort needs no code change (API.md, "Programme"). */
+/** A programme's rules: data, so a later cohort needs no code change (docs/API.md, "Programme"). */
 export type ProgrammeRules = {
   readonly programmeId: string;
   readonly name: string;
@@ -81,7 +81,7 @@ export type ProgrammeState =
 /** The stream of one programme. */
 export const programmeStream = (programmeId: string) => `programme-${programmeId}`;
 
-/** The 2025 national Doctoral Talent Development Programme (DOMAIN.md, "Programme rules"). */
+/** The 2025 national Doctoral Talent Development Programme (docs/DOMAIN.md, "Programme rules"). */
 export const DTDP_2025: ProgrammeRules = {
   programmeId: 'cast-dtdp-2025',
   name: 'CAST Doctoral Talent Development Programme 2025',

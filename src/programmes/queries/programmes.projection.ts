@@ -1,7 +1,7 @@
 import type { Projection } from '../../projections/projection';
 import type { ProgrammeRules } from '../domain/programme';
 
-/** A programme's rules as clients read them (API.md, "Programme"). */
+/** A programme's rules as clients read them (docs/API.md, "Programme"). */
 export type ProgrammeDoc = ProgrammeRules & { readonly position: number };
 
 export const programmesProjection: Projection<ProgrammeDoc, { readonly startDate: string }> = {
