@@ -6,20 +6,13 @@ import { CurrentPrincipal, Roles } from '../auth/auth.guard';
 import type { Principal } from '../shared/principal';
 import { AppConfig } from '../config/app-config';
 import { ReadQueryDto } from '../http/query.dto';
-import {
-  viewOf,
-  type ProgressSummary,
-  type ProgressView,
-} from '../participants/domain/progress-summary';
 import { PILLARS, type ProgrammeRules } from '../programmes/domain/programme';
 import { ReadModels } from '../projections/read-models';
 import { applicationsProjection } from '../applications/queries/applications.projection';
-import { progressProjection } from '../participants/queries/progress.projection';
-import { programmesProjection } from '../programmes/queries/programmes.projection';
+import { progressProjection, progressViews } from '../participants/queries/progress.projection';
+import { findProgramme } from '../programmes/queries/programmes.projection';
 import { ReadYourWrites } from '../projections/read-your-writes';
-import { ApiProblem } from '../shared/api-problem';
 import { Clock } from '../shared/clock';
-import { localDate } from '../shared/domain/calendar';
 import { DashboardCache, quarterHourOf } from './dashboard-cache';
 
 export class DashboardQueryDto extends ReadQueryDto {
@@ -51,7 +44,7 @@ export class DashboardController {
     @CurrentPrincipal() principal: Principal,
   ) {
     await this.readYourWrites.reach(query.minPosition);
-    const programme = await this.programme(programmeId);
+    const programme = await findProgramme(this.readModels, programmeId);
     const society = scopedSociety(principal, query.society);
     // Only the dashboard role (wall screens, the widest audience) gets small cells suppressed;
     // staff and admins, who may see the people themselves, get exact figures. A minimum group
@@ -97,7 +90,7 @@ export class DashboardController {
       programmeId,
       ...societyFilter(society),
     });
-    const progress = await this.progressOf(programmeId, society);
+    const progress = await progressViews(this.readModels, programmeId, society, this.clock.now());
     const tooFew = (people: number) => people > 0 && people < minGroup;
     const shown = (people: number): number | null => (tooFew(people) ? null : people);
     const count = (statuses: readonly string[]) =>
@@ -146,27 +139,5 @@ export class DashboardController {
       atRisk: shown(people.atRisk),
       suppressed: Object.values(people).some(tooFew),
     };
-  }
-
-  private async programme(programmeId: string): Promise<ProgrammeRules> {
-    const doc = await this.readModels.get(programmesProjection, programmeId);
-    if (!doc) throw new ApiProblem(404, 'PROGRAMME_NOT_FOUND', `No programme ${programmeId}.`);
-    return doc;
-  }
-
-  // Index rows only: the summary each progress document keeps, not the documents themselves.
-  private async progressOf(
-    programmeId: string,
-    society: string | undefined,
-  ): Promise<Array<{ summary: ProgressSummary; view: ProgressView }>> {
-    const summaries = await this.readModels.indexes(progressProjection, {
-      programmeId,
-      ...societyFilter(society),
-    });
-    const now = this.clock.now();
-    return summaries.map((summary) => ({
-      summary,
-      view: viewOf(summary, localDate(now, summary.timeZone)),
-    }));
   }
 }

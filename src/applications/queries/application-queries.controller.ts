@@ -14,9 +14,8 @@ import { ProblemDocumentDto } from '../../http/openapi';
 import { PageQueryDto, ReadQueryDto } from '../../http/query.dto';
 import { ReadYourWrites } from '../../projections/read-your-writes';
 import { ReadModels } from '../../projections/read-models';
-import { programmesProjection } from '../../programmes/queries/programmes.projection';
+import { findProgramme } from '../../programmes/queries/programmes.projection';
 import { canSee, scopedSociety, societyFilter } from '../../auth/access';
-import type { ProgrammeRules } from '../../programmes/domain/programme';
 import { APPLICATION_STATUSES, type ApplicationStatus } from '../domain/application';
 import { applicationsProjection } from './applications.projection';
 
@@ -86,7 +85,7 @@ export class ApplicationListController {
     @CurrentPrincipal() principal: Principal,
   ) {
     await this.readYourWrites.reach(query.minPosition);
-    await this.programme(programmeId);
+    await findProgramme(this.readModels, programmeId);
     const society = scopedSociety(principal, query.society);
     const page = await this.readModels.list(applicationsProjection, {
       where: {
@@ -99,11 +98,5 @@ export class ApplicationListController {
       ...(query.cursor ? { cursor: query.cursor } : {}),
     });
     return page;
-  }
-
-  private async programme(programmeId: string): Promise<ProgrammeRules> {
-    const doc = await this.readModels.get(programmesProjection, programmeId);
-    if (!doc) throw new ApiProblem(404, 'PROGRAMME_NOT_FOUND', `No programme ${programmeId}.`);
-    return doc;
   }
 }

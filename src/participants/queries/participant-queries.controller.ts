@@ -13,7 +13,7 @@ import type { EventStore, RecordedEvent } from '../../event-sourcing';
 import { EVENT_STORE } from '../../event-sourcing';
 import { CurrentPrincipal, Roles } from '../../auth/auth.guard';
 import type { Principal } from '../../shared/principal';
-import { canSee, scopedSociety, societyFilter } from '../../auth/access';
+import { canSee, scopedSociety } from '../../auth/access';
 import { ApiProblem } from '../../shared/api-problem';
 import { ProblemDocumentDto } from '../../http/openapi';
 import { IsCalendarDate, IsInstant } from '../../http/validators';
@@ -21,16 +21,14 @@ import { PageQueryDto, ReadQueryDto } from '../../http/query.dto';
 import { ReadYourWrites } from '../../projections/read-your-writes';
 import { InvalidCursorError, decodeCursor, encodeCursor } from '../../projections/read-model-store';
 import { ReadModels } from '../../projections/read-models';
-import { programmesProjection } from '../../programmes/queries/programmes.projection';
+import { findProgramme } from '../../programmes/queries/programmes.projection';
 import { Clock } from '../../shared/clock';
 import { localDate } from '../../shared/domain/calendar';
 import { dayOfAnswer, progressAsOf, timelineAsOf, type AsOf } from './as-of';
 import { eligibilityView } from './eligibility.view';
-import { progressProjection, type ProgressDoc } from './progress.projection';
+import { progressProjection, progressViews, type ProgressDoc } from './progress.projection';
 import { progressView } from './progress.view';
 import { PACES } from '../domain/pace';
-import { viewOf, type ProgressSummary, type ProgressView } from '../domain/progress-summary';
-import type { ProgrammeRules } from '../../programmes/domain/programme';
 import { timelineProjection, type TimelineItem } from './timeline.projection';
 
 const asOfProperty = {
@@ -264,10 +262,10 @@ export class ParticipantListController {
     @CurrentPrincipal() principal: Principal,
   ) {
     await this.readYourWrites.reach(query.minPosition);
-    await this.programme(programmeId);
+    await findProgramme(this.readModels, programmeId);
     const society = scopedSociety(principal, query.society);
     // Pace depends on today, so it is filtered after the figures are read.
-    const views = (await this.progressOf(programmeId, society))
+    const views = (await progressViews(this.readModels, programmeId, society, this.clock.now()))
       .map(({ summary, view }) => ({ ...view, fullName: summary.fullName }))
       .filter((view) => !query.pace || view.pace === query.pace)
       .sort((a, b) => a.participantId.localeCompare(b.participantId));
@@ -282,27 +280,5 @@ export class ParticipantListController {
       items,
       nextCursor: more && last ? encodeCursor(null, last.participantId) : null,
     };
-  }
-
-  private async programme(programmeId: string): Promise<ProgrammeRules> {
-    const doc = await this.readModels.get(programmesProjection, programmeId);
-    if (!doc) throw new ApiProblem(404, 'PROGRAMME_NOT_FOUND', `No programme ${programmeId}.`);
-    return doc;
-  }
-
-  // Index rows only: the summary each progress document keeps, not the documents themselves.
-  private async progressOf(
-    programmeId: string,
-    society: string | undefined,
-  ): Promise<Array<{ summary: ProgressSummary; view: ProgressView }>> {
-    const summaries = await this.readModels.indexes(progressProjection, {
-      programmeId,
-      ...societyFilter(society),
-    });
-    const now = this.clock.now();
-    return summaries.map((summary) => ({
-      summary,
-      view: viewOf(summary, localDate(now, summary.timeZone)),
-    }));
   }
 }

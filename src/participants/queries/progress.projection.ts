@@ -1,6 +1,9 @@
 import type { RecordedEvent } from '../../event-sourcing';
 import type { Projection } from '../../projections/projection';
-import type { ProgressSummary } from '../domain/progress-summary';
+import { societyFilter } from '../../auth/access';
+import type { ReadModels } from '../../projections/read-models';
+import { localDate } from '../../shared/domain/calendar';
+import { viewOf, type ProgressSummary, type ProgressView } from '../domain/progress-summary';
 import type { Pillar } from '../../programmes/domain/programme';
 import {
   activityAfter,
@@ -150,3 +153,23 @@ export const progressProjection: Projection<ProgressDoc, ProgressSummary> = {
   // The summary doubles as the index: lists and dashboards filter on it and read only it.
   indexOf: (doc) => summarise(doc),
 };
+
+/**
+ * The progress of a programme's participants (one society's, or all) for today in each one's
+ * time zone, from the index rows the read model keeps: no whole documents are loaded.
+ */
+export async function progressViews(
+  readModels: ReadModels,
+  programmeId: string,
+  society: string | undefined,
+  now: Date,
+): Promise<Array<{ summary: ProgressSummary; view: ProgressView }>> {
+  const summaries = await readModels.indexes(progressProjection, {
+    programmeId,
+    ...societyFilter(society),
+  });
+  return summaries.map((summary) => ({
+    summary,
+    view: viewOf(summary, localDate(now, summary.timeZone)),
+  }));
+}

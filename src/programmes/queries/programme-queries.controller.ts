@@ -4,8 +4,7 @@ import { ProblemDocumentDto } from '../../http/openapi';
 import { PageQueryDto, ReadQueryDto } from '../../http/query.dto';
 import { ReadModels } from '../../projections/read-models';
 import { ReadYourWrites } from '../../projections/read-your-writes';
-import { ApiProblem } from '../../shared/api-problem';
-import { programmesProjection, type ProgrammeDoc } from './programmes.projection';
+import { findProgramme, programmesProjection } from './programmes.projection';
 
 /** Programmes and their rules, from the programmes read model. */
 @ApiTags('programmes')
@@ -34,12 +33,6 @@ export class ProgrammeQueriesController {
   @ApiResponse({ status: 404, type: ProblemDocumentDto })
   async get(@Param('programmeId') programmeId: string, @Query() query: ReadQueryDto) {
     await this.readYourWrites.reach(query.minPosition);
-    return this.programme(programmeId);
-  }
-
-  private async programme(programmeId: string): Promise<ProgrammeDoc> {
-    const doc = await this.readModels.get(programmesProjection, programmeId);
-    if (!doc) throw new ApiProblem(404, 'PROGRAMME_NOT_FOUND', `No programme ${programmeId}.`);
-    return doc;
+    return findProgramme(this.readModels, programmeId);
   }
 }

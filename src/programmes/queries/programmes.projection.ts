@@ -1,3 +1,5 @@
+import type { ReadModels } from '../../projections/read-models';
+import { notFound } from '../../shared/domain/domain-error';
 import type { Projection } from '../../projections/projection';
 import type { ProgrammeRules } from '../domain/programme';
 
@@ -14,3 +16,13 @@ export const programmesProjection: Projection<ProgrammeDoc, { readonly startDate
   }),
   indexOf: (doc) => ({ startDate: doc.startDate }),
 };
+
+/** A programme from its read model, or the 404 every route under `/v1/programmes/:id` gives. */
+export async function findProgramme(
+  readModels: ReadModels,
+  programmeId: string,
+): Promise<ProgrammeDoc> {
+  const doc = await readModels.get(programmesProjection, programmeId);
+  if (!doc) throw notFound('PROGRAMME_NOT_FOUND', `No programme ${programmeId}.`);
+  return doc;
+}
