@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import { EVENT_STORE, type ChainProblem, type EventStore } from '../event-sourcing';
+import { EVENT_STORE, LOG, type ChainProblem, type EventStore } from '../event-sourcing';
 import { ApiProblem } from '../shared/api-problem';
 import type { Projection } from '../projections/projection';
 import { SERVED_PROJECTIONS } from '../projections/projections.module';
@@ -132,6 +132,17 @@ export class VerificationJobs implements OnModuleDestroy {
       });
       const findings: VerificationFinding[] = [
         ...report.log.problems.map((problem) => ({ source: 'log' as const, ...problem })),
+        ...(report.log.unlistedProblems > 0
+          ? [
+              {
+                source: 'log' as const,
+                streamName: LOG,
+                revision: null,
+                position: null,
+                problem: `${report.log.unlistedProblems} more problems in the log were found beyond those listed`,
+              },
+            ]
+          : []),
         ...report.readModels.problems.map((problem) => ({
           source: 'readModels' as const,
           ...problem,

@@ -59,6 +59,8 @@ export function verifyCommand(program: Command): void {
           const at = problem.position === null ? '' : ` (position ${problem.position})`;
           process.stdout.write(`LOG  ${problem.streamName}${where}${at}: ${problem.problem}\n`);
         }
+        if (report.log.unlistedProblems > 0)
+          process.stdout.write(`LOG  … and ${report.log.unlistedProblems} more problems\n`);
         for (const problem of report.readModels.problems) {
           process.stdout.write(
             `READ MODEL  ${problem.projection}${problem.key === null ? '' : ` row ${problem.key}`}: ${problem.problem}\n`,

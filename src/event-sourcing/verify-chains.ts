@@ -15,6 +15,13 @@ export type ChainProblem = {
 /** The stream name problems of the log as a whole (missing positions) are reported under. */
 export const LOG = '$log';
 
+/**
+ * How many problems a report lists; the rest are only counted. A log restored from a backup
+ * whose hashes no longer match can fail every event, and a million findings would not fit in
+ * memory or in one answer.
+ */
+export const MAX_LISTED_PROBLEMS = 1000;
+
 /** What a verification of the log found. */
 export type ChainReport = {
   readonly events: number;
@@ -23,7 +30,10 @@ export type ChainReport = {
   readonly position: number;
   /** Whether stream heads were compared (stores that keep them: see `StoreIntegrity`). */
   readonly headsChecked: boolean;
+  /** The first `MAX_LISTED_PROBLEMS` problems found. */
   readonly problems: ChainProblem[];
+  /** Problems found beyond those listed. */
+  readonly unlistedProblems: number;
 };
 
 /** How far a verification has come. */
@@ -51,6 +61,11 @@ export async function verifyChains(
   // requests, and hashing a page is synchronous work however the store reads.
   const batchSize = options.batchSize ?? 1000;
   const problems: ChainProblem[] = [];
+  let unlistedProblems = 0;
+  const noteProblem = (problem: ChainProblem): void => {
+    if (problems.length < MAX_LISTED_PROBLEMS) problems.push(problem);
+    else unlistedProblems += 1;
+  };
   const last = new Map<string, { revision: number; hash: string }>();
   const gapFree = store.integrity?.gapFreePositions === true;
   const head = await store.headPosition();
@@ -67,7 +82,7 @@ export async function verifyChains(
       };
       if (gapFree && event.position !== position + 1) {
         // Which stream lost them shows in its chain or its head, reported separately.
-        problems.push({
+        noteProblem({
           streamName: LOG,
           revision: null,
           position: position + 1,
@@ -75,7 +90,7 @@ export async function verifyChains(
         });
       }
       if (computeEventHash(event) !== event.hash) {
-        problems.push({
+        noteProblem({
           ...at,
           problem:
             'its content does not match its hash: the event was changed after it was recorded',
@@ -84,12 +99,12 @@ export async function verifyChains(
       const before = last.get(event.streamName);
       const expectedRevision = before ? before.revision + 1 : 0;
       if (event.revision !== expectedRevision) {
-        problems.push({
+        noteProblem({
           ...at,
           problem: `revision ${expectedRevision} was expected here: events of the stream before it are missing`,
         });
       } else if (event.prevHash !== (before?.hash ?? null)) {
-        problems.push({
+        noteProblem({
           ...at,
           problem:
             "its prevHash is not the hash of the stream's previous event: an event before it was changed or replaced",
@@ -112,21 +127,21 @@ export async function verifyChains(
         recorded.add(recordedHead.streamName);
         const found = last.get(recordedHead.streamName);
         if (!found) {
-          problems.push({
+          noteProblem({
             streamName: recordedHead.streamName,
             revision: recordedHead.revision,
             position: null,
             problem: `the stream has no events left, but its head records revision ${recordedHead.revision}: its events were removed`,
           });
         } else if (found.revision < recordedHead.revision) {
-          problems.push({
+          noteProblem({
             streamName: recordedHead.streamName,
             revision: recordedHead.revision,
             position: null,
             problem: `the stream ends at revision ${found.revision}, but its head records revision ${recordedHead.revision}: events at its end were removed`,
           });
         } else if (found.revision !== recordedHead.revision || found.hash !== recordedHead.hash) {
-          problems.push({
+          noteProblem({
             streamName: recordedHead.streamName,
             revision: found.revision,
             position: null,
@@ -139,7 +154,7 @@ export async function verifyChains(
     }
     for (const [streamName, found] of last) {
       if (!recorded.has(streamName)) {
-        problems.push({
+        noteProblem({
           streamName,
           revision: found.revision,
           position: null,
@@ -154,5 +169,12 @@ export async function verifyChains(
       (a.position ?? Number.MAX_SAFE_INTEGER) - (b.position ?? Number.MAX_SAFE_INTEGER) ||
       a.streamName.localeCompare(b.streamName),
   );
-  return { events, streams: last.size, position, headsChecked: !!store.integrity, problems };
+  return {
+    events,
+    streams: last.size,
+    position,
+    headsChecked: !!store.integrity,
+    problems,
+    unlistedProblems,
+  };
 }

@@ -22,9 +22,12 @@ export function malformedTextReason(value: string): string | null {
   return null;
 }
 
-/** True when `value` holds a tab or a line break, which single-line fields refuse. */
+/**
+ * True when `value` holds a tab or a line break, which single-line fields refuse: LF, CR, and
+ * Unicode's own line and paragraph separators (U+2028, U+2029).
+ */
 export function hasLineBreakOrTab(value: string): boolean {
-  return /[\t\n\r]/.test(value);
+  return /[\t\n\r\u2028\u2029]/.test(value);
 }
 
 /** One string in a parsed request that is not acceptable text. */

@@ -89,6 +89,11 @@ describe.each<StoreKind>(['sqlite', 'postgres'])('the input boundary (%s)', (kin
       JSON.stringify({ ...activity, title: 'a\ttab' }),
       ['title'],
     );
+    await refused(
+      `/v1/participants/${id}/activities`,
+      JSON.stringify({ ...activity, title: 'line\u2028separator' }),
+      ['title'],
+    );
     const logged = await send(
       'POST',
       `/v1/participants/${id}/activities`,
@@ -372,28 +377,26 @@ describe('an event with a NUL already in the log (postgres read models)', () => 
     const revision = (await t.store.readStream(stream)).length - 1;
     await t.store.append(
       stream,
-      [
-        {
-          type: 'ActivityLogged',
-          data: {
-            participantId: id,
-            activityId: 'legacy-nul',
-            pillar: 'professional',
-            category: 'other_professional',
-            title: 'x\u0000y',
-            occurredOn: '2026-03-01',
-            endedOn: null,
-            hours: 4,
-            evidence: null,
-          },
-          metadata: {
-            actor: { sub: 'staff-B33', role: 'society_staff' },
-            correlationId: 'legacy',
-            causationId: null,
-            schemaVersion: 1,
-          },
+      ['x\u0000y'].map((title, index) => ({
+        type: 'ActivityLogged',
+        data: {
+          participantId: id,
+          activityId: `legacy-${index}`,
+          pillar: 'professional',
+          category: 'other_professional',
+          title,
+          occurredOn: '2026-03-01',
+          endedOn: null,
+          hours: 4,
+          evidence: null,
         },
-      ],
+        metadata: {
+          actor: { sub: 'staff-B33', role: 'society_staff' },
+          correlationId: 'legacy',
+          causationId: null,
+          schemaVersion: 1,
+        },
+      })),
       { expectedRevision: revision },
     );
     const staff = await t.auth('society_staff', { society: 'B33', sub: 'staff-B33' });

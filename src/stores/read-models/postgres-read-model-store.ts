@@ -205,6 +205,9 @@ export class PostgresReadModelStore implements ReadModelStore {
   }
 
   private async run<Row extends object>(statement: Statement): Promise<Row[]> {
+    // A query that arrives while the schema is still being created waits for it (and sees its
+    // error, if it failed) instead of failing on a missing table.
+    await this.ready;
     return (await this.pool.query<Row>(statement.sql, statement.params)).rows;
   }
 
