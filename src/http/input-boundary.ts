@@ -12,7 +12,7 @@ import {
  * How deep a request body may nest. Our deepest command (a programme with its societies) nests
  * three levels; a body thousands of levels deep is an attack on whatever walks it recursively.
  */
-export const MAX_JSON_DEPTH = 32;
+const MAX_JSON_DEPTH = 32;
 
 /** A request body Fastify refuses before any handler: 400 with what is wrong and what to do. */
 function badBody(message: string): Error {
@@ -73,7 +73,7 @@ export function installJsonBodyParser(fastify: FastifyInstance): void {
 }
 
 /** The deepest nesting of arrays and objects in JSON text, ignoring brackets inside strings. */
-export function nestingDepth(text: string): number {
+function nestingDepth(text: string): number {
   let depth = 0;
   let deepest = 0;
   let inString = false;

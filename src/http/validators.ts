@@ -2,8 +2,8 @@ import { ValidateBy, type ValidationOptions, buildMessage } from 'class-validato
 import { isCalendarDate } from '../shared/domain/calendar';
 import { hasLineBreakOrTab, malformedTextReason } from './text';
 
-/** Metadata name of `@IsText`, which the DTO spec looks for on every string field. */
-export const IS_TEXT = 'isText';
+/** Metadata name of `@IsText` in class-validator's storage. */
+const IS_TEXT = 'isText';
 
 /**
  * A text field: a string of well-formed Unicode without control characters; tab and line
