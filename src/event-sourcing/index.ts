@@ -9,3 +9,4 @@ export * from './polling-subscription';
 export * from './verify-chains';
 export * from './next-turn';
 export * from './merkle';
+export * from './personal-data';

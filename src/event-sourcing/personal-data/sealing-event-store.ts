@@ -1,0 +1,61 @@
+import type { NewEvent, RecordedEvent } from '../event';
+import type {
+  AppendOptions,
+  AppendResult,
+  EventStore,
+  EventSubscription,
+  ReadStreamOptions,
+  StoreIntegrity,
+} from '../event-store';
+import type { PersonalDataPolicy } from './policy';
+import type { PersonalDataVault } from './vault';
+
+/**
+ * The event store the service writes through: every event's personal fields are sealed before
+ * the adapter hashes and appends it, so the log, its hash chains and every copy made from it
+ * (read models, exports) hold only ciphertext. Reads return what is stored; answers are opened at
+ * the edge (`PersonalDataVault.unseal`). Verification reads the adapter directly and needs no key.
+ */
+export class SealingEventStore implements EventStore {
+  constructor(
+    private readonly inner: EventStore,
+    private readonly vault: PersonalDataVault,
+    private readonly policy: PersonalDataPolicy,
+  ) {}
+
+  get integrity(): StoreIntegrity | undefined {
+    return this.inner.integrity;
+  }
+
+  async append(
+    streamName: string,
+    events: readonly NewEvent[],
+    options?: AppendOptions,
+  ): Promise<AppendResult> {
+    return this.inner.append(streamName, await this.vault.sealEvents(events, this.policy), options);
+  }
+
+  readStream(streamName: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {
+    return this.inner.readStream(streamName, options);
+  }
+
+  readAll(afterPosition: number, maxCount: number): Promise<RecordedEvent[]> {
+    return this.inner.readAll(afterPosition, maxCount);
+  }
+
+  headPosition(): Promise<number> {
+    return this.inner.headPosition();
+  }
+
+  subscribeToAll(afterPosition: number): EventSubscription {
+    return this.inner.subscribeToAll(afterPosition);
+  }
+
+  ping(): Promise<void> {
+    return this.inner.ping();
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
