@@ -15,6 +15,7 @@ const SLICES = [
   'programmes',
   'applications',
   'participants',
+  'privacy',
   'audit',
   'dashboard',
   'health',
@@ -25,7 +26,7 @@ const SLICES = [
  * The layers, lowest first. A folder may import its own layer's folder and any lower layer,
  * never a higher one. Within the slices, the order is the order in which the domain builds on
  * itself: applications use programme rules, participants use both; audit, the dashboard,
- * health and metrics read what the others write. Top-level files (main, bootstrap, the app
+ * health and metrics read what the others write, and privacy erases the people they hold. Top-level files (main, bootstrap, the app
  * module, the CLI, read-models) are the composition root and may import everything.
  */
 const LAYERS = [
@@ -39,7 +40,7 @@ const LAYERS = [
   ['programmes'],
   ['applications'],
   ['participants'],
-  ['audit', 'dashboard', 'health', 'metrics'],
+  ['privacy', 'audit', 'dashboard', 'health', 'metrics'],
 ];
 
 const notSpec = '\\.spec\\.ts$';

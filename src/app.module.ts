@@ -1,5 +1,10 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
+import { UnsealInterceptor } from './http/unseal.interceptor';
+import { PERSONAL_DATA_POLICY } from './personal-data';
+import { PrivacyModule } from './privacy/privacy.module';
+import { SubjectKeyStoreModule } from './stores/subject-key-store.module';
 import { AuditModule } from './audit/audit.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { DashboardModule } from './dashboard/dashboard.module';
@@ -25,7 +30,8 @@ export class AppModule {
       imports: [
         ConfigHolderModule.register(config, clock),
         CqrsModule.forRoot(),
-        EventStoreModule.forRoot(),
+        SubjectKeyStoreModule,
+        EventStoreModule.forRoot(PERSONAL_DATA_POLICY),
         AuthModule,
         IdempotencyModule,
         ReadModelStoreModule,
@@ -37,7 +43,9 @@ export class AppModule {
         AuditModule,
         MetricsModule,
         DashboardModule,
+        PrivacyModule,
       ],
+      providers: [{ provide: APP_INTERCEPTOR, useClass: UnsealInterceptor }],
     };
   }
 }

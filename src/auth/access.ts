@@ -1,8 +1,20 @@
 import { ApiProblem } from '../shared/api-problem';
 import type { Principal } from '../shared/principal';
 
+/**
+ * Whose an application or participant is: the student's pseudonym, or (in records written before
+ * personal data was sealed) their plain `sub`.
+ */
+export type Owner = { readonly subjectRef?: string; readonly sub?: unknown };
+
+/** Whether the caller is the student who owns the record ("self"). */
+function isOwner(principal: Principal, owner: Owner): boolean {
+  if (owner.subjectRef !== undefined) return principal.subjectRef === owner.subjectRef;
+  return typeof owner.sub === 'string' && owner.sub === principal.sub;
+}
+
 /** The access rule shared by applications and participants. */
-export function canSee(principal: Principal, ownerSub: string, societyCode: string): boolean {
+export function canSee(principal: Principal, owner: Owner, societyCode: string): boolean {
   switch (principal.role) {
     case 'programme_admin':
     case 'auditor':
@@ -11,7 +23,7 @@ export function canSee(principal: Principal, ownerSub: string, societyCode: stri
       return principal.society === societyCode;
     case 'applicant':
     case 'participant':
-      return principal.sub === ownerSub;
+      return isOwner(principal, owner);
     case 'dashboard':
       return false;
   }

@@ -8,6 +8,7 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
+import { PersonalDataVault } from '../event-sourcing';
 import { ApiProblem } from '../shared/api-problem';
 import { Clock } from '../shared/clock';
 import type { Principal, Role } from '../shared/principal';
@@ -45,6 +46,7 @@ export class AuthGuard implements CanActivate {
     private readonly reflector: Reflector,
     @Inject(TokenVerifier) private readonly verifier: TokenVerifier,
     @Inject(Clock) private readonly clock: Clock,
+    @Inject(PersonalDataVault) private readonly vault: PersonalDataVault,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -63,7 +65,12 @@ export class AuthGuard implements CanActivate {
         },
       );
     }
-    request.principal = await this.verifier.verify(token);
+    const principal = await this.verifier.verify(token);
+    // Students are recognised as "self" by their pseudonym, which their records carry.
+    request.principal =
+      principal.role === 'applicant' || principal.role === 'participant'
+        ? { ...principal, subjectRef: this.vault.pseudonym(principal.sub) }
+        : principal;
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
     if (roles && !roles.includes(request.principal.role)) {
       throw new ApiProblem(

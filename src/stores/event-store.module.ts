@@ -1,7 +1,15 @@
 import { join } from 'node:path';
 import { type DynamicModule, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import { EVENT_STORE, type EventStore } from '../event-sourcing';
+import {
+  EVENT_STORE,
+  type EventStore,
+  PersonalDataVault,
+  type PersonalDataPolicy,
+  SealingEventStore,
+  SUBJECT_KEY_STORE,
+  type SubjectKeyStore,
+} from '../event-sourcing';
 import { EventStoreDbEventStore } from './eventstoredb/eventstoredb-event-store';
 import { PostgresEventStore } from './postgres/postgres-event-store';
 import { SqliteEventStore } from './sqlite/sqlite-event-store';
@@ -10,6 +18,9 @@ import { SqliteEventStore } from './sqlite/sqlite-event-store';
 export function sqliteEventStoreFile(config: AppConfig): string {
   return join(config.dataDir, 'events.sqlite');
 }
+
+/** The roles of students, whose `sub` the log records only as a pseudonym. */
+export const STUDENT_ROLES: ReadonlySet<string> = new Set(['applicant', 'participant']);
 
 /** Opens the adapter that `EVENT_STORE` names. */
 export function createEventStore(config: AppConfig): EventStore {
@@ -26,17 +37,36 @@ export function createEventStore(config: AppConfig): EventStore {
   }
 }
 
-/** Provides the configured event store to the app and closes it on shutdown. */
+/**
+ * Provides the configured event store to the app, writing through the personal-data vault (every
+ * personal field sealed under its subject's key before it is hashed), and closes it on shutdown.
+ * Needs `SUBJECT_KEY_STORE` (SubjectKeyStoreModule).
+ */
 @Module({})
 export class EventStoreModule implements OnApplicationShutdown {
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
 
-  static forRoot(): DynamicModule {
+  static forRoot(policy: PersonalDataPolicy): DynamicModule {
     return {
       module: EventStoreModule,
       global: true,
-      providers: [{ provide: EVENT_STORE, useFactory: createEventStore, inject: [AppConfig] }],
-      exports: [EVENT_STORE],
+      providers: [
+        {
+          provide: PersonalDataVault,
+          inject: [SUBJECT_KEY_STORE],
+          // Keys stay in memory 30 s at most: long enough for a page of answers, short enough
+          // that an erasure made by another instance takes hold everywhere within that time.
+          useFactory: (keys: SubjectKeyStore) =>
+            PersonalDataVault.open(keys, { keyCacheMs: 30_000 }),
+        },
+        {
+          provide: EVENT_STORE,
+          inject: [AppConfig, PersonalDataVault],
+          useFactory: (config: AppConfig, vault: PersonalDataVault) =>
+            new SealingEventStore(createEventStore(config), vault, policy, STUDENT_ROLES),
+        },
+      ],
+      exports: [EVENT_STORE, PersonalDataVault],
     };
   }
 

@@ -193,6 +193,7 @@ function history(steps: readonly Step[]): Appended[] {
             applicationId: id,
             programme: DTDP_2025,
             applicantSub: `s-${s.student}`,
+            subjectRef: `ref-s-${s.student}`,
             submittedAt: '2025-11-10T10:00:00+08:00',
             form: { ...eligibleForm, nationality: s.eligible ? 'CN' : 'US' },
           },

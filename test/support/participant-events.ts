@@ -10,7 +10,7 @@ export const enrolled: ParticipantEvent = {
     participantId: LI_WEI,
     applicationId: 'app-1',
     programmeId: 'cast-dtdp-2025',
-    participantSub: 'student-1',
+    subjectRef: 'subject-1',
     fullName: 'Li Wei',
     societyCode: 'B33',
     mentoringSocietyCode: 'B33',
@@ -31,6 +31,7 @@ export const logged = (
   type: 'ActivityLogged',
   data: {
     participantId: LI_WEI,
+    subjectRef: 'subject-1',
     activityId,
     pillar,
     category: `other_${pillar}`,

@@ -37,6 +37,14 @@ export async function loadApplicationFor(
   const hidden = notFound('APPLICATION_NOT_FOUND', `No application ${applicationId}.`);
   if (!/^[0-9a-f-]{36}$/.test(applicationId)) throw hidden;
   const { state } = await loadState(store, applicationStream(applicationId), applicationDecider);
-  if (!state || !canSee(principal, state.applicantSub, state.preferredSocietyCode)) throw hidden;
+  if (
+    !state ||
+    !canSee(
+      principal,
+      { subjectRef: state.subjectRef, sub: state.applicantSub },
+      state.preferredSocietyCode,
+    )
+  )
+    throw hidden;
   return state;
 }

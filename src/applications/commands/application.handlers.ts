@@ -1,7 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { type EventStore, handleCommand, nameBasedUuid } from '../../event-sourcing';
-import { EVENT_STORE } from '../../event-sourcing';
+import { EVENT_STORE, PersonalDataVault } from '../../event-sourcing';
 import { type CommandContext, eventMetadata } from '../../shared/command-context';
 import type { Positioned } from '../../shared/command-context';
 import { loadApplicationFor, loadProgramme } from './application-access';
@@ -32,7 +32,10 @@ export class SubmitApplicationCommand extends Command<
 
 @CommandHandler(SubmitApplicationCommand)
 export class SubmitApplicationHandler implements ICommandHandler<SubmitApplicationCommand> {
-  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(PersonalDataVault) private readonly vault: PersonalDataVault,
+  ) {}
 
   async execute({ programmeId, form, context }: SubmitApplicationCommand) {
     const programme = await loadProgramme(this.store, programmeId);
@@ -46,6 +49,7 @@ export class SubmitApplicationHandler implements ICommandHandler<SubmitApplicati
         applicationId,
         programme,
         applicantSub: context.principal.sub,
+        subjectRef: this.vault.pseudonym(context.principal.sub),
         submittedAt: context.now.toISOString(),
         form,
       },

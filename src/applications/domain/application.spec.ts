@@ -10,6 +10,7 @@ const submit = (submittedAt: string, form: Partial<ApplicationForm> = {}): Appli
   applicationId: 'app-1',
   programme: DTDP_2025,
   applicantSub: 'student-1',
+  subjectRef: 'ref-student-1',
   submittedAt,
   form: { ...eligibleForm, ...form },
 });

@@ -1,4 +1,4 @@
-import type { DomainEvent } from '../../event-sourcing';
+import type { DomainEvent, EventFieldPolicy, Personal } from '../../event-sourcing';
 import { assertCalendarDates, localDate, type CalendarDate } from '../../shared/domain/calendar';
 import { conflict, ruleViolation } from '../../shared/domain/domain-error';
 import type { ProgrammeRules } from '../../programmes/domain/programme';
@@ -11,14 +11,28 @@ export type ApplicationForm = ApplicantFacts & {
   readonly researchField: string;
 };
 
-/** The facts of a submitted application, as recorded. */
-export type ApplicationSubmittedData = ApplicationForm & {
+/** The facts of a submitted application, as recorded: personal fields are sealed once stored. */
+export type ApplicationSubmittedData = {
   readonly applicationId: string;
   readonly programmeId: string;
-  /** The `sub` of the student who submitted it: "self" for later requests. */
-  readonly applicantSub: string;
+  /**
+   * The pseudonym of the student who submitted it (a keyed hash of their `sub`): whose key seals
+   * the personal fields, and how "self" is recognised. Absent only in events written before
+   * personal data was encrypted.
+   */
+  readonly subjectRef: string;
+  /** The `sub` of the student who submitted it. */
+  readonly applicantSub: Personal<string>;
   readonly submittedAt: string;
   readonly submittedOn: CalendarDate;
+  readonly fullName: Personal<string>;
+  readonly nationality: Personal<string>;
+  readonly enrolmentType: string;
+  readonly degreeLevel: string;
+  readonly institution: Personal<string>;
+  readonly expectedGraduationDate: Personal<CalendarDate>;
+  readonly researchField: Personal<string>;
+  readonly preferredSocietyCode: string;
   readonly eligibility: Eligibility;
 };
 
@@ -31,9 +45,41 @@ export type ApplicationCommand = {
   readonly applicationId: string;
   readonly programme: ProgrammeRules;
   readonly applicantSub: string;
+  /** The applicant's pseudonym (see `ApplicationSubmittedData.subjectRef`). */
+  readonly subjectRef: string;
   /** The instant the request arrived (ISO 8601), from the clock at the edge. */
   readonly submittedAt: string;
   readonly form: ApplicationForm;
+};
+
+/** Which fields of the application's events are the applicant's personal data (docs/privacy.md). */
+export const APPLICATION_EVENT_FIELDS: EventFieldPolicy<ApplicationEvent> = {
+  ApplicationSubmitted: {
+    subject: 'subjectRef',
+    personal: [
+      'applicantSub',
+      'fullName',
+      'nationality',
+      'institution',
+      'expectedGraduationDate',
+      'researchField',
+      // The reasons quote the nationality and graduation date.
+      'eligibility.checks[].detail',
+    ],
+    plain: [
+      'applicationId',
+      'programmeId',
+      'subjectRef',
+      'submittedAt',
+      'submittedOn',
+      'enrolmentType',
+      'degreeLevel',
+      'preferredSocietyCode',
+      'eligibility.eligible',
+      'eligibility.checks[].rule',
+      'eligibility.checks[].passed',
+    ],
+  },
 };
 
 /** Nothing, or the submitted application. */
@@ -86,6 +132,7 @@ export const applicationDecider = {
             data: {
               applicationId: command.applicationId,
               programmeId: programme.programmeId,
+              subjectRef: command.subjectRef,
               applicantSub: command.applicantSub,
               submittedAt,
               submittedOn,

@@ -1,3 +1,4 @@
+import type { Personal } from '../../event-sourcing';
 import { addMonths, localDate, type CalendarDate } from '../../shared/domain/calendar';
 import type { ProgrammeRules } from '../../programmes/domain/programme';
 
@@ -18,7 +19,8 @@ export type EligibilityRule = (typeof ELIGIBILITY_RULES)[number];
 export type EligibilityCheck = {
   readonly rule: EligibilityRule;
   readonly passed: boolean;
-  readonly detail: string;
+  /** Why, quoting the applicant's facts: sealed once stored. */
+  readonly detail: Personal<string>;
 };
 
 /** Every rule's verdict (docs/API.md, "Eligibility"). */

@@ -16,6 +16,7 @@ function application(
       applicationId,
       programme: DTDP_2025,
       applicantSub: `student-${applicationId}`,
+      subjectRef: `ref-student-${applicationId}`,
       submittedAt: '2025-11-10T09:00:00+08:00',
       form: { ...eligibleForm, ...change },
     },
@@ -28,6 +29,7 @@ const ref = (applicationId: string) => ({
   applicationId,
   programmeId: 'cast-dtdp-2025',
   societyCode: 'B33',
+  subjectRef: `ref-student-${applicationId}`,
 });
 const recommended = (applicationId: string): SelectionEvent => ({
   type: 'CandidateRecommended',

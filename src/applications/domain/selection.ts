@@ -1,4 +1,4 @@
-import type { DomainEvent } from '../../event-sourcing';
+import type { DomainEvent, EventFieldPolicy, Personal } from '../../event-sourcing';
 import { conflict, ruleViolation } from '../../shared/domain/domain-error';
 import type { ProgrammeRules } from '../../programmes/domain/programme';
 import type { ApplicationSubmittedData } from './application';
@@ -16,15 +16,28 @@ type Ref = {
   readonly applicationId: string;
   readonly programmeId: string;
   readonly societyCode: string;
+  /** The applicant's pseudonym: whose key seals the reasons and notes. */
+  readonly subjectRef: string;
 };
 
 /** Events of a selection stream. */
 export type SelectionEvent =
-  | DomainEvent<'ApplicationDeclined', Ref & { readonly reason: string }>
-  | DomainEvent<'CandidateRecommended', Ref & { readonly note: string | null }>
-  | DomainEvent<'RecommendationWithdrawn', Ref & { readonly reason: string }>
+  | DomainEvent<'ApplicationDeclined', Ref & { readonly reason: Personal<string> }>
+  | DomainEvent<'CandidateRecommended', Ref & { readonly note: Personal<string> | null }>
+  | DomainEvent<'RecommendationWithdrawn', Ref & { readonly reason: Personal<string> }>
   | DomainEvent<'CandidateMatched', Ref & { readonly mentoringSocietyCode: string }>
-  | DomainEvent<'CandidateNotSelected', Ref & { readonly reason: string }>;
+  | DomainEvent<'CandidateNotSelected', Ref & { readonly reason: Personal<string> }>;
+
+const REF = ['applicationId', 'programmeId', 'societyCode', 'subjectRef'] as const;
+
+/** Reasons and notes about an applicant are their personal data (docs/privacy.md). */
+export const SELECTION_EVENT_FIELDS: EventFieldPolicy<SelectionEvent> = {
+  ApplicationDeclined: { subject: 'subjectRef', personal: ['reason'], plain: REF },
+  CandidateRecommended: { subject: 'subjectRef', personal: ['note'], plain: REF },
+  RecommendationWithdrawn: { subject: 'subjectRef', personal: ['reason'], plain: REF },
+  CandidateMatched: { plain: [...REF, 'mentoringSocietyCode'] },
+  CandidateNotSelected: { subject: 'subjectRef', personal: ['reason'], plain: REF },
+};
 
 /** Where an application stands with its society. */
 export type CandidateStatus = 'declined' | 'recommended' | 'withdrawn' | 'matched' | 'not_selected';
@@ -88,6 +101,7 @@ export const selectionDecider = {
       applicationId: application.applicationId,
       programmeId: application.programmeId,
       societyCode: application.preferredSocietyCode,
+      subjectRef: application.subjectRef,
     };
     const status = state.get(application.applicationId);
     switch (command.type) {

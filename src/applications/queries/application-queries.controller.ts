@@ -45,7 +45,10 @@ export class ApplicationQueriesController {
   ) {
     await this.readYourWrites.reach(query.minPosition);
     const doc = await this.readModels.get(applicationsProjection, applicationId);
-    if (!doc || !canSee(principal, doc.applicantSub, doc.societyCode)) {
+    if (
+      !doc ||
+      !canSee(principal, { subjectRef: doc.subjectRef, sub: doc.applicantSub }, doc.societyCode)
+    ) {
       throw new ApiProblem(404, 'APPLICATION_NOT_FOUND', `No application ${applicationId}.`);
     }
     return doc;

@@ -1,4 +1,4 @@
-import type { RecordedEvent } from '../../event-sourcing';
+import type { Personal, RecordedEvent } from '../../event-sourcing';
 import type { Projection } from '../../projections/projection';
 import type { ApplicationStatus } from '../domain/application';
 import type { ApplicationEvent } from '../domain/application';
@@ -9,21 +9,25 @@ import type { SelectionEvent } from '../domain/selection';
 export type ApplicationDoc = {
   readonly applicationId: string;
   readonly programmeId: string;
-  readonly applicantSub: string;
-  readonly fullName: string;
-  readonly nationality: string;
+  /** The applicant's pseudonym: how "self" is recognised. */
+  readonly subjectRef: string;
+  // Personal fields stay sealed in the read model: they are opened when an answer is given, and
+  // read as null once the applicant is erased (docs/privacy.md).
+  readonly applicantSub: Personal<string>;
+  readonly fullName: Personal<string>;
+  readonly nationality: Personal<string>;
   readonly enrolmentType: string;
   readonly degreeLevel: string;
-  readonly institution: string;
-  readonly expectedGraduationDate: string;
-  readonly researchField: string;
+  readonly institution: Personal<string>;
+  readonly expectedGraduationDate: Personal<string>;
+  readonly researchField: Personal<string>;
   readonly societyCode: string;
   readonly submittedAt: string;
   readonly eligibility: Eligibility;
   readonly status: ApplicationStatus;
   /** The society's or headquarters' last reason (decline, withdrawal, not selected). */
-  readonly reason: string | null;
-  readonly note: string | null;
+  readonly reason: Personal<string> | null;
+  readonly note: Personal<string> | null;
   readonly mentoringSocietyCode: string | null;
   readonly participantId: string | null;
   readonly position: number;
@@ -64,8 +68,8 @@ function evolve(doc: ApplicationDoc | null, recorded: RecordedEvent): Applicatio
       position: recorded.position,
     };
   const data = event.data as {
-    reason?: string;
-    note?: string | null;
+    reason?: Personal<string>;
+    note?: Personal<string> | null;
     mentoringSocietyCode?: string;
   };
   return {
@@ -101,7 +105,7 @@ export type ApplicationIndex = {
 /** Applications with their eligibility and status (docs/DOMAIN.md, "Eligibility" per application). */
 export const applicationsProjection: Projection<ApplicationDoc, ApplicationIndex> = {
   name: 'applications',
-  version: 2,
+  version: 3,
   keysOf: (event) => (KEYED.has(event.type) ? [event.data.applicationId as string] : []),
   evolve,
   indexOf: (doc) => ({

@@ -21,6 +21,11 @@ export class SealingEventStore implements EventStore {
     private readonly inner: EventStore,
     private readonly vault: PersonalDataVault,
     private readonly policy: PersonalDataPolicy,
+    /**
+     * Roles whose actors are data subjects themselves (students): their `sub` is written to the
+     * metadata as its pseudonym, so the log names no student; staff stay readable for auditors.
+     */
+    private readonly pseudonymousRoles: ReadonlySet<string> = new Set(),
   ) {}
 
   get integrity(): StoreIntegrity | undefined {
@@ -32,7 +37,19 @@ export class SealingEventStore implements EventStore {
     events: readonly NewEvent[],
     options?: AppendOptions,
   ): Promise<AppendResult> {
-    return this.inner.append(streamName, await this.vault.sealEvents(events, this.policy), options);
+    const sealed = await this.vault.sealEvents(events, this.policy);
+    return this.inner.append(
+      streamName,
+      sealed.map((event) => this.pseudonymiseActor(event)),
+      options,
+    );
+  }
+
+  private pseudonymiseActor(event: NewEvent): NewEvent {
+    const { actor } = event.metadata;
+    if (!this.pseudonymousRoles.has(actor.role)) return event;
+    const sub = this.vault.pseudonym(actor.sub);
+    return { ...event, metadata: { ...event.metadata, actor: { ...actor, sub } } };
   }
 
   readStream(streamName: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {

@@ -52,7 +52,11 @@ export class EnrolParticipantHandler implements ICommandHandler<EnrolParticipant
     // Only those who may see the application learn that it exists.
     if (
       !application ||
-      !canSee(context.principal, application.applicantSub, application.preferredSocietyCode)
+      !canSee(
+        context.principal,
+        { subjectRef: application.subjectRef, sub: application.applicantSub },
+        application.preferredSocietyCode,
+      )
     )
       throw hidden;
     const { state: programmeState } = await loadState(

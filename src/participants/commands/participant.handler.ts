@@ -56,7 +56,14 @@ export class ParticipantCommandHandler implements ICommandHandler<ParticipantCom
         ...(expectedRevision === undefined ? {} : { expectedRevision }),
         // Staff of another society, or another student, learn nothing about this participant.
         authorize: (state) => {
-          if (!state || !canSee(context.principal, state.participantSub, state.societyCode))
+          if (
+            !state ||
+            !canSee(
+              context.principal,
+              { subjectRef: state.subjectRef, sub: state.participantSub },
+              state.societyCode,
+            )
+          )
             throw hidden;
         },
       },

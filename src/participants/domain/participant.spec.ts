@@ -11,6 +11,7 @@ const [submitted] = applicationDecider.decide(
     applicationId: 'app-1',
     programme: DTDP_2025,
     applicantSub: 'student-1',
+    subjectRef: 'subject-1',
     submittedAt: '2025-11-10T09:00:00+08:00',
     form: eligibleForm,
   },
@@ -25,7 +26,7 @@ const enrolled: ParticipantEvent = {
     participantId,
     applicationId: 'app-1',
     programmeId: 'cast-dtdp-2025',
-    participantSub: 'student-1',
+    subjectRef: 'subject-1',
     fullName: 'Li Wei',
     societyCode: 'B33',
     mentoringSocietyCode: 'B33',
@@ -56,6 +57,7 @@ const logged = (activityId: string, hours: number): ParticipantEvent => ({
   type: 'ActivityLogged',
   data: {
     participantId,
+    subjectRef: 'subject-1',
     activityId,
     pillar: 'social',
     category: 'journal_assistant',
@@ -72,7 +74,7 @@ const verified = (activityId: string): ParticipantEvent => ({
 });
 const review = (period: string, rating: 'exceptional' | 'satisfactory'): ParticipantEvent => ({
   type: 'ProgressReviewed',
-  data: { participantId, period, rating, note: null },
+  data: { participantId, subjectRef: 'subject-1', period, rating, note: null },
 });
 
 describe('participant', () => {
@@ -120,7 +122,9 @@ describe('participant', () => {
       spec
         .given([enrolled])
         .when(log())
-        .then([{ type: 'ActivityLogged', data: { participantId, ...fields } }]);
+        .then([
+          { type: 'ActivityLogged', data: { participantId, subjectRef: 'subject-1', ...fields } },
+        ]);
     });
 
     it('when nobody is enrolled, then PARTICIPANT_NOT_FOUND (404)', () => {
@@ -194,7 +198,12 @@ describe('participant', () => {
           enrolled,
           {
             type: 'ParticipantWithdrawn',
-            data: { participantId, reason: 'left PhD', withdrawnOn: '2026-03-20' },
+            data: {
+              participantId,
+              subjectRef: 'subject-1',
+              reason: 'left PhD',
+              withdrawnOn: '2026-03-20',
+            },
           },
         ])
         .when(log())
@@ -214,7 +223,12 @@ describe('participant', () => {
         .then([
           {
             type: 'ActivityRejected',
-            data: { participantId, activityId: 'a', reason: 'no evidence' },
+            data: {
+              participantId,
+              activityId: 'a',
+              subjectRef: 'subject-1',
+              reason: 'no evidence',
+            },
           },
         ]);
     });
@@ -228,7 +242,10 @@ describe('participant', () => {
         .given([
           enrolled,
           logged('a', 10),
-          { type: 'ActivityRejected', data: { participantId, activityId: 'a', reason: 'x' } },
+          {
+            type: 'ActivityRejected',
+            data: { participantId, activityId: 'a', subjectRef: 'subject-1', reason: 'x' },
+          },
         ])
         .when({ type: 'RejectActivity', activityId: 'a', reason: 'y' })
         .thenFails('ACTIVITY_NOT_PENDING');
@@ -246,6 +263,7 @@ describe('participant', () => {
         type: 'ActivityCorrected',
         data: {
           participantId,
+          subjectRef: 'subject-1',
           activityId: 'a',
           reason: 'typo',
           hours: 12,
@@ -277,7 +295,7 @@ describe('participant', () => {
     it('given a retracted activity, when retracted or corrected, then ACTIVITY_RETRACTED (409)', () => {
       const retracted: ParticipantEvent = {
         type: 'ActivityRetracted',
-        data: { participantId, activityId: 'a', reason: 'duplicate' },
+        data: { participantId, activityId: 'a', subjectRef: 'subject-1', reason: 'duplicate' },
       };
       spec
         .given([enrolled, logged('a', 10), retracted])
@@ -320,7 +338,7 @@ describe('participant', () => {
           verified('a'),
           {
             type: 'ActivityRetracted',
-            data: { participantId, activityId: 'a', reason: 'duplicate' },
+            data: { participantId, activityId: 'a', subjectRef: 'subject-1', reason: 'duplicate' },
           },
         ])
         .when({ type: 'CompleteParticipation', today: '2027-06-30' })
@@ -332,7 +350,12 @@ describe('participant', () => {
     it('given an active participant, when withdrawn, then ParticipantWithdrawn dated today; twice is ALREADY_WITHDRAWN (409)', () => {
       const withdrawn: ParticipantEvent = {
         type: 'ParticipantWithdrawn',
-        data: { participantId, reason: 'illness', withdrawnOn: '2026-05-01' },
+        data: {
+          participantId,
+          subjectRef: 'subject-1',
+          reason: 'illness',
+          withdrawnOn: '2026-05-01',
+        },
       };
       spec
         .given([enrolled])

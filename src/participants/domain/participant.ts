@@ -1,4 +1,4 @@
-import type { DomainEvent } from '../../event-sourcing';
+import type { DomainEvent, EventFieldPolicy, Personal } from '../../event-sourcing';
 import { assertCalendarDates, daysSpanned, type CalendarDate } from '../../shared/domain/calendar';
 import { conflict, invalid, notFound, ruleViolation } from '../../shared/domain/domain-error';
 import {
@@ -25,54 +25,65 @@ export const RATINGS = [
 export type Rating = (typeof RATINGS)[number];
 
 type Ref = { readonly participantId: string };
+/** The participant's pseudonym, on every event with personal data: whose key seals it. */
+type Subject = { readonly subjectRef: string };
 type ActivityRef = Ref & { readonly activityId: string };
 
 /** Events of a participant stream. */
 export type ParticipantEvent =
   | DomainEvent<
       'ParticipantEnrolled',
-      Ref & {
-        readonly applicationId: string;
-        readonly programmeId: string;
-        readonly participantSub: string;
-        readonly fullName: string;
-        /** The sponsoring society, whose staff oversee the participant. */
-        readonly societyCode: string;
-        readonly mentoringSocietyCode: string;
-        readonly startDate: CalendarDate;
-        /** First day after the window: start + durationMonths. */
-        readonly windowEnd: CalendarDate;
-        readonly requiredHours: number;
-        readonly timeZone: string;
-      }
+      Ref &
+        Subject & {
+          readonly applicationId: string;
+          readonly programmeId: string;
+          /** The student's `sub` (absent since personal data is sealed: `subjectRef` identifies them). */
+          readonly participantSub?: Personal<string>;
+          readonly fullName: Personal<string>;
+          /** The sponsoring society, whose staff oversee the participant. */
+          readonly societyCode: string;
+          readonly mentoringSocietyCode: string;
+          readonly startDate: CalendarDate;
+          /** First day after the window: start + durationMonths. */
+          readonly windowEnd: CalendarDate;
+          readonly requiredHours: number;
+          readonly timeZone: string;
+        }
     >
   | DomainEvent<
       'ActivityLogged',
-      ActivityRef & {
-        readonly pillar: Pillar;
-        readonly category: string;
-        readonly title: string;
-        readonly occurredOn: CalendarDate;
-        readonly endedOn: CalendarDate | null;
-        readonly hours: number;
-        readonly evidence: string | null;
-      }
+      ActivityRef &
+        Subject & {
+          readonly pillar: Pillar;
+          readonly category: string;
+          readonly title: Personal<string>;
+          readonly occurredOn: CalendarDate;
+          readonly endedOn: CalendarDate | null;
+          readonly hours: number;
+          readonly evidence: Personal<string> | null;
+        }
     >
   | DomainEvent<'ActivityVerified', ActivityRef>
-  | DomainEvent<'ActivityRejected', ActivityRef & { readonly reason: string }>
+  | DomainEvent<'ActivityRejected', ActivityRef & Subject & { readonly reason: Personal<string> }>
   | DomainEvent<
       'ActivityCorrected',
-      ActivityRef & {
-        readonly reason: string;
-        readonly hours: number;
-        readonly pillar: Pillar;
-        readonly category: string;
-      }
+      ActivityRef &
+        Subject & {
+          readonly reason: Personal<string>;
+          readonly hours: number;
+          readonly pillar: Pillar;
+          readonly category: string;
+        }
     >
-  | DomainEvent<'ActivityRetracted', ActivityRef & { readonly reason: string }>
+  | DomainEvent<'ActivityRetracted', ActivityRef & Subject & { readonly reason: Personal<string> }>
   | DomainEvent<
       'ProgressReviewed',
-      Ref & { readonly period: string; readonly rating: Rating; readonly note: string | null }
+      Ref &
+        Subject & {
+          readonly period: string;
+          readonly rating: Rating;
+          readonly note: Personal<string> | null;
+        }
     >
   | DomainEvent<
       'ParticipationCompleted',
@@ -80,12 +91,59 @@ export type ParticipantEvent =
     >
   | DomainEvent<
       'ParticipantWithdrawn',
-      Ref & { readonly reason: string; readonly withdrawnOn: CalendarDate }
+      Ref & Subject & { readonly reason: Personal<string>; readonly withdrawnOn: CalendarDate }
     >
   | DomainEvent<
       'AdvancementAssociationInvited',
       Ref & { readonly basis: 'completed' | 'exceptional_on_track' }
     >;
+
+const ACTIVITY = ['participantId', 'activityId', 'subjectRef'] as const;
+
+/** Which fields of a participant's events are their personal data (docs/privacy.md). */
+export const PARTICIPANT_EVENT_FIELDS: EventFieldPolicy<ParticipantEvent> = {
+  ParticipantEnrolled: {
+    subject: 'subjectRef',
+    personal: ['participantSub', 'fullName'],
+    plain: [
+      'participantId',
+      'subjectRef',
+      'applicationId',
+      'programmeId',
+      'societyCode',
+      'mentoringSocietyCode',
+      'startDate',
+      'windowEnd',
+      'requiredHours',
+      'timeZone',
+    ],
+  },
+  ActivityLogged: {
+    subject: 'subjectRef',
+    personal: ['title', 'evidence'],
+    plain: [...ACTIVITY, 'pillar', 'category', 'occurredOn', 'endedOn', 'hours'],
+  },
+  ActivityVerified: { plain: ['participantId', 'activityId'] },
+  ActivityRejected: { subject: 'subjectRef', personal: ['reason'], plain: ACTIVITY },
+  ActivityCorrected: {
+    subject: 'subjectRef',
+    personal: ['reason'],
+    plain: [...ACTIVITY, 'hours', 'pillar', 'category'],
+  },
+  ActivityRetracted: { subject: 'subjectRef', personal: ['reason'], plain: ACTIVITY },
+  ProgressReviewed: {
+    subject: 'subjectRef',
+    personal: ['note'],
+    plain: ['participantId', 'subjectRef', 'period', 'rating'],
+  },
+  ParticipationCompleted: { plain: ['participantId', 'verifiedHours', 'completedOn'] },
+  ParticipantWithdrawn: {
+    subject: 'subjectRef',
+    personal: ['reason'],
+    plain: ['participantId', 'subjectRef', 'withdrawnOn'],
+  },
+  AdvancementAssociationInvited: { plain: ['participantId', 'basis'] },
+};
 
 /** An activity's standing: only verified hours count toward the requirement. */
 export type ActivityStatus = 'pending' | 'verified' | 'rejected' | 'retracted';
@@ -103,7 +161,10 @@ export type Activity = {
 /** A participant as decisions need it. */
 export type Participant = {
   readonly participantId: string;
-  readonly participantSub: string;
+  /** The student's pseudonym: how "self" is recognised, and whose key seals their data. */
+  readonly subjectRef: string;
+  /** The student's `sub`, only in participants enrolled before personal data was sealed. */
+  readonly participantSub?: Personal<string>;
   readonly societyCode: string;
   readonly windowStart: CalendarDate;
   readonly windowEnd: CalendarDate;
@@ -279,7 +340,8 @@ function evolve(state: ParticipantState, event: ParticipantEvent): ParticipantSt
     const data = event.data;
     return {
       participantId: data.participantId,
-      participantSub: data.participantSub,
+      subjectRef: data.subjectRef,
+      ...(data.participantSub !== undefined ? { participantSub: data.participantSub } : {}),
       societyCode: data.societyCode,
       windowStart: data.startDate,
       windowEnd: data.windowEnd,
@@ -358,6 +420,7 @@ function decide(command: ParticipantCommand, state: ParticipantState): Participa
           data: {
             participantId,
             activityId,
+            subjectRef: state.subjectRef,
             pillar,
             category,
             title,
@@ -386,7 +449,12 @@ function decide(command: ParticipantCommand, state: ParticipantState): Participa
         : [
             {
               type: 'ActivityRejected',
-              data: { participantId, activityId: command.activityId, reason: command.reason },
+              data: {
+                participantId,
+                activityId: command.activityId,
+                subjectRef: state.subjectRef,
+                reason: command.reason,
+              },
             },
           ];
     }
@@ -412,6 +480,7 @@ function decide(command: ParticipantCommand, state: ParticipantState): Participa
           data: {
             participantId,
             activityId: command.activityId,
+            subjectRef: state.subjectRef,
             reason: command.reason,
             hours,
             pillar,
@@ -430,7 +499,12 @@ function decide(command: ParticipantCommand, state: ParticipantState): Participa
       return [
         {
           type: 'ActivityRetracted',
-          data: { participantId, activityId: command.activityId, reason: command.reason },
+          data: {
+            participantId,
+            activityId: command.activityId,
+            subjectRef: state.subjectRef,
+            reason: command.reason,
+          },
         },
       ];
     }
@@ -445,6 +519,7 @@ function decide(command: ParticipantCommand, state: ParticipantState): Participa
           type: 'ProgressReviewed',
           data: {
             participantId,
+            subjectRef: state.subjectRef,
             period: command.period,
             rating: command.rating,
             note: command.note,
@@ -476,7 +551,12 @@ function decide(command: ParticipantCommand, state: ParticipantState): Participa
       return [
         {
           type: 'ParticipantWithdrawn',
-          data: { participantId, reason: command.reason, withdrawnOn: command.today },
+          data: {
+            participantId,
+            subjectRef: state.subjectRef,
+            reason: command.reason,
+            withdrawnOn: command.today,
+          },
         },
       ];
     case 'InviteToAdvancementAssociation': {
@@ -524,7 +604,7 @@ function enrol(
         participantId: command.participantId,
         applicationId: application.applicationId,
         programmeId: programme.programmeId,
-        participantSub: application.applicantSub,
+        subjectRef: application.subjectRef,
         fullName: application.fullName,
         societyCode: application.preferredSocietyCode,
         mentoringSocietyCode: selection.mentoringSocietyCode,

@@ -1,3 +1,4 @@
+import type { Personal } from '../../event-sourcing';
 import type { Pillar } from '../../programmes/domain/programme';
 import { readPace, type Pace } from './pace';
 
@@ -13,6 +14,10 @@ export type ProgressSummary = {
   readonly participantId: string;
   readonly programmeId: string;
   readonly societyCode: string;
+  /**
+   * The name as stored (sealed, or plain in records from before sealing), in JSON: index fields
+   * are text or numbers. `fullNameOf` reads it back for an answer, where it is opened.
+   */
   readonly fullName: string;
   readonly timeZone: string;
   readonly status: ParticipationStatus;
@@ -76,4 +81,9 @@ export function viewOf(summary: ProgressSummary, today: string): ProgressView {
     lastActivityOn: summary.lastActivityOn,
     position: summary.position,
   };
+}
+
+/** The name a summary keeps, as the sealed (or legacy plain) value an answer opens. */
+export function fullNameOf(summary: Pick<ProgressSummary, 'fullName'>): Personal<string> {
+  return JSON.parse(summary.fullName) as Personal<string>;
 }

@@ -30,6 +30,7 @@ at('2026-07-10T02:00:00.000Z', {
   type: 'ActivityCorrected',
   data: {
     ...ref('a1-conference'),
+    subjectRef: 'subject-1',
     reason: 'two days, not three',
     hours: 24,
     pillar: 'professional',
@@ -40,7 +41,11 @@ at('2026-07-11T02:00:00.000Z', verified('a1-conference'));
 // The volunteering did not take place.
 at('2026-07-20T02:00:00.000Z', {
   type: 'ActivityRetracted',
-  data: { ...ref('a2-volunteering'), reason: 'entered for the wrong student' },
+  data: {
+    ...ref('a2-volunteering'),
+    subjectRef: 'subject-1',
+    reason: 'entered for the wrong student',
+  },
 });
 
 const events: RecordedEvent[] = history.map(([recordedAt, event], i) => ({

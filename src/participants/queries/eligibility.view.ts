@@ -22,7 +22,8 @@ export type ParticipantEligibilityView = {
 function asParticipant(doc: ProgressDoc): Participant {
   return {
     participantId: doc.participantId,
-    participantSub: doc.participantSub,
+    subjectRef: doc.subjectRef,
+    ...(doc.participantSub !== undefined ? { participantSub: doc.participantSub } : {}),
     societyCode: doc.societyCode,
     windowStart: doc.windowStart,
     windowEnd: doc.windowEnd,

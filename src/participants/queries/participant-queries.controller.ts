@@ -10,7 +10,7 @@ import {
 } from '@nestjs/swagger';
 import { IsIn, IsOptional, Matches } from 'class-validator';
 import type { EventStore, RecordedEvent } from '../../event-sourcing';
-import { EVENT_STORE } from '../../event-sourcing';
+import { EVENT_STORE, PersonalDataVault } from '../../event-sourcing';
 import { CurrentPrincipal, Roles } from '../../auth/auth.guard';
 import type { Principal } from '../../shared/principal';
 import { canSee, scopedSociety } from '../../auth/access';
@@ -29,7 +29,8 @@ import { eligibilityView } from './eligibility.view';
 import { progressProjection, progressViews, type ProgressDoc } from './progress.projection';
 import { progressView } from './progress.view';
 import { PACES } from '../domain/pace';
-import { timelineProjection, type TimelineItem } from './timeline.projection';
+import { fullNameOf } from '../domain/progress-summary';
+import { describeItem, timelineProjection, type TimelineItem } from './timeline.projection';
 
 const asOfProperty = {
   description:
@@ -94,6 +95,7 @@ export class ParticipantQueriesController {
     @Inject(ReadYourWrites) private readonly readYourWrites: ReadYourWrites,
     @Inject(Clock) private readonly clock: Clock,
     @Inject(EVENT_STORE) private readonly events: EventStore,
+    @Inject(PersonalDataVault) private readonly vault: PersonalDataVault,
   ) {}
 
   @Get('progress')
@@ -157,17 +159,18 @@ export class ParticipantQueriesController {
   ) {
     await this.load(participantId, query.minPosition, principal);
     const at = asOfOf(query);
-    if (at) {
-      const items = timelineAsOf(await this.stream(participantId), at);
-      return pageOf(items, query.limit ?? 50, query.cursor);
-    }
-    return this.readModels.list(timelineProjection, {
-      keyPrefix: `${participantId}/`,
-      where: {},
-      orderBy: 'key',
-      limit: query.limit ?? 50,
-      ...(query.cursor ? { cursor: query.cursor } : {}),
-    });
+    const page = at
+      ? pageOf(timelineAsOf(await this.stream(participantId), at), query.limit ?? 50, query.cursor)
+      : await this.readModels.list(timelineProjection, {
+          keyPrefix: `${participantId}/`,
+          where: {},
+          orderBy: 'key',
+          limit: query.limit ?? 50,
+          ...(query.cursor ? { cursor: query.cursor } : {}),
+        });
+    // Summaries quote titles and reasons, so they are written once the data is opened.
+    const opened = await this.vault.unseal(page);
+    return { ...opened, items: opened.items.map(describeItem) };
   }
 
   // Folded from the participant's events through the live projection's own code (as-of.ts).
@@ -195,7 +198,10 @@ export class ParticipantQueriesController {
     await this.readYourWrites.reach(minPosition);
     const doc = await this.readModels.get(progressProjection, participantId);
     // Another student's or another society's participant is answered like a missing one.
-    if (!doc || !canSee(principal, doc.participantSub, doc.societyCode)) {
+    if (
+      !doc ||
+      !canSee(principal, { subjectRef: doc.subjectRef, sub: doc.participantSub }, doc.societyCode)
+    ) {
       throw new ApiProblem(404, 'PARTICIPANT_NOT_FOUND', `No participant ${participantId}.`);
     }
     return doc;
@@ -266,7 +272,7 @@ export class ParticipantListController {
     const society = scopedSociety(principal, query.society);
     // Pace depends on today, so it is filtered after the figures are read.
     const views = (await progressViews(this.readModels, programmeId, society, this.clock.now()))
-      .map(({ summary, view }) => ({ ...view, fullName: summary.fullName }))
+      .map(({ summary, view }) => ({ ...view, fullName: fullNameOf(summary) }))
       .filter((view) => !query.pace || view.pace === query.pace)
       .sort((a, b) => a.participantId.localeCompare(b.participantId));
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);

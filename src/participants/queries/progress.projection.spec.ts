@@ -44,6 +44,7 @@ describe('progress projection', () => {
         type: 'ActivityCorrected',
         data: {
           participantId: P,
+          subjectRef: 'subject-1',
           activityId: 'b',
           reason: 'r',
           hours: 25,
@@ -52,10 +53,16 @@ describe('progress projection', () => {
         },
       },
       logged('c', 'social', 5, '2026-04-01'),
-      { type: 'ActivityRejected', data: { participantId: P, activityId: 'c', reason: 'r' } },
+      {
+        type: 'ActivityRejected',
+        data: { participantId: P, activityId: 'c', subjectRef: 'subject-1', reason: 'r' },
+      },
       logged('d', 'social', 7, '2026-05-01'),
       { type: 'ActivityVerified', data: { participantId: P, activityId: 'd' } },
-      { type: 'ActivityRetracted', data: { participantId: P, activityId: 'd', reason: 'r' } },
+      {
+        type: 'ActivityRetracted',
+        data: { participantId: P, activityId: 'd', subjectRef: 'subject-1', reason: 'r' },
+      },
     ]);
     expect(doc).toMatchObject({ status: 'active', position: 11, revision: 10 });
     const view = progressView(doc, '2026-07-02');
@@ -87,7 +94,7 @@ describe('progress projection', () => {
       enrolled,
       {
         type: 'ParticipantWithdrawn',
-        data: { participantId: P, reason: 'r', withdrawnOn: '2026-03-01' },
+        data: { participantId: P, subjectRef: 'subject-1', reason: 'r', withdrawnOn: '2026-03-01' },
       },
     ]);
     expect(progressView(withdrawn, '2026-06-01')).toMatchObject({

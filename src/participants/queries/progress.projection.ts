@@ -1,4 +1,4 @@
-import type { RecordedEvent } from '../../event-sourcing';
+import type { Personal, RecordedEvent } from '../../event-sourcing';
 import type { Projection } from '../../projections/projection';
 import { societyFilter } from '../../auth/access';
 import type { ReadModels } from '../../projections/read-models';
@@ -25,8 +25,12 @@ export type ProgressDoc = {
   readonly programmeId: string;
   readonly societyCode: string;
   readonly mentoringSocietyCode: string;
-  readonly participantSub: string;
-  readonly fullName: string;
+  /** The student's pseudonym: how "self" is recognised. */
+  readonly subjectRef: string;
+  /** The student's `sub`, only for participants enrolled before personal data was sealed. */
+  readonly participantSub?: Personal<string>;
+  /** Sealed: opened when an answer is given. */
+  readonly fullName: Personal<string>;
   readonly timeZone: string;
   readonly status: 'active' | 'completed' | 'withdrawn';
   readonly windowStart: string;
@@ -60,7 +64,7 @@ export function summarise(doc: ProgressDoc): ProgressSummary {
     participantId: doc.participantId,
     programmeId: doc.programmeId,
     societyCode: doc.societyCode,
-    fullName: doc.fullName,
+    fullName: JSON.stringify(doc.fullName),
     timeZone: doc.timeZone,
     status: doc.status,
     windowStart: doc.windowStart,
@@ -99,7 +103,8 @@ function evolve(doc: ProgressDoc | null, recorded: RecordedEvent): ProgressDoc |
       programmeId: data.programmeId,
       societyCode: data.societyCode,
       mentoringSocietyCode: data.mentoringSocietyCode,
-      participantSub: data.participantSub,
+      subjectRef: data.subjectRef,
+      ...(data.participantSub !== undefined ? { participantSub: data.participantSub } : {}),
       fullName: data.fullName,
       timeZone: data.timeZone,
       status: 'active',
@@ -144,7 +149,7 @@ function evolve(doc: ProgressDoc | null, recorded: RecordedEvent): ProgressDoc |
 /** Progress per participant (docs/DOMAIN.md, "Read models"). */
 export const progressProjection: Projection<ProgressDoc, ProgressSummary> = {
   name: 'progress',
-  version: 2,
+  version: 3,
   keysOf: (event) =>
     PARTICIPANT_EVENTS.has(event.type) && event.streamName.startsWith('participant-')
       ? [event.streamName.slice('participant-'.length)]

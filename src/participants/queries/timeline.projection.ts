@@ -21,6 +21,19 @@ const PREFIX = 'participant-';
 export const timelineKey = (participantId: string, position: number) =>
   `${participantId}/${String(position).padStart(16, '0')}`;
 
+/** A personal text when it is readable: sealed or erased values are left out of summaries. */
+const text = (value: unknown): string | null =>
+  typeof value === 'string' && value.length > 0 ? value : null;
+const withText = (base: string, value: unknown): string => {
+  const readable = text(value);
+  return readable === null ? base : `${base}: ${readable}`;
+};
+
+/**
+ * What an event says, in a line. Personal texts (titles, reasons) are in it only when they are
+ * readable: the read model keeps the line without them (its data is sealed), and an answer
+ * describes the item again once its data is opened (`describeItem`).
+ */
 function describe(event: ParticipantEvent): { summary: string; occurredOn?: string } {
   switch (event.type) {
     case 'ParticipantEnrolled':
@@ -29,22 +42,22 @@ function describe(event: ParticipantEvent): { summary: string; occurredOn?: stri
         occurredOn: event.data.startDate,
       };
     case 'ActivityLogged': {
-      const { hours, pillar, category, title, occurredOn, endedOn } = event.data;
-      return {
-        summary: `Logged ${hours} h ${pillar} (${category}): ${title}`,
-        occurredOn: endedOn && endedOn !== occurredOn ? occurredOn : occurredOn,
-      };
+      const { hours, pillar, category, title, occurredOn } = event.data;
+      return { summary: withText(`Logged ${hours} h ${pillar} (${category})`, title), occurredOn };
     }
     case 'ActivityVerified':
       return { summary: 'Activity verified' };
     case 'ActivityRejected':
-      return { summary: `Activity rejected: ${event.data.reason}` };
+      return { summary: withText('Activity rejected', event.data.reason) };
     case 'ActivityCorrected':
       return {
-        summary: `Activity corrected to ${event.data.hours} h ${event.data.pillar} (${event.data.category}): ${event.data.reason}`,
+        summary: withText(
+          `Activity corrected to ${event.data.hours} h ${event.data.pillar} (${event.data.category})`,
+          event.data.reason,
+        ),
       };
     case 'ActivityRetracted':
-      return { summary: `Activity retracted: ${event.data.reason}` };
+      return { summary: withText('Activity retracted', event.data.reason) };
     case 'ProgressReviewed':
       return { summary: `Review ${event.data.period}: ${event.data.rating.replace('_', ' ')}` };
     case 'ParticipationCompleted':
@@ -53,7 +66,10 @@ function describe(event: ParticipantEvent): { summary: string; occurredOn?: stri
         occurredOn: event.data.completedOn,
       };
     case 'ParticipantWithdrawn':
-      return { summary: `Withdrew: ${event.data.reason}`, occurredOn: event.data.withdrawnOn };
+      return {
+        summary: withText('Withdrew', event.data.reason),
+        occurredOn: event.data.withdrawnOn,
+      };
     case 'AdvancementAssociationInvited':
       return {
         summary: `Invited to the Young Scientists Advancement Association (${event.data.basis.replace(/_/g, ' ')})`,
@@ -61,11 +77,17 @@ function describe(event: ParticipantEvent): { summary: string; occurredOn?: stri
   }
 }
 
+/** The item with its summary written from its (opened) data: what answers show. */
+export function describeItem(item: TimelineItem): TimelineItem {
+  const event = { type: item.type, data: item.data } as unknown as ParticipantEvent;
+  return { ...item, summary: describe(event).summary };
+}
+
 /** Every event of a participant, in order, one document each (docs/DOMAIN.md, "Timeline"). */
 // No index fields: the timeline is only ever read by key prefix, in key order.
 export const timelineProjection: Projection<TimelineItem, Record<never, never>> = {
   name: 'timeline',
-  version: 1,
+  version: 2,
   // One item per event, keyed by its position: nothing to load before writing.
   createsOnly: true,
   keysOf: (event) =>

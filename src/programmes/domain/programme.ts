@@ -1,4 +1,4 @@
-import type { DomainEvent } from '../../event-sourcing';
+import type { DomainEvent, EventFieldPolicy } from '../../event-sourcing';
 import {
   addMonths,
   isCalendarDate,
@@ -70,6 +70,28 @@ export type ProgrammeRules = {
 
 /** Events of the programme stream. */
 export type ProgrammeEvent = DomainEvent<'ProgrammeDefined', ProgrammeRules>;
+
+/** A programme's rules are about no one: nothing in them is personal data. */
+export const PROGRAMME_EVENT_FIELDS: EventFieldPolicy<ProgrammeEvent> = {
+  ProgrammeDefined: {
+    plain: [
+      'programmeId',
+      'name',
+      'timeZone',
+      'applicationDeadline',
+      'startDate',
+      'eligibleNationalities[]',
+      'enrolmentTypes[]',
+      'degreeLevels[]',
+      'minRemainingStudyMonths',
+      'recommendationQuota',
+      'durationMonths',
+      'requiredHours',
+      'societies[].code',
+      'societies[].name',
+    ],
+  },
+};
 
 /** Commands of the programme stream. */
 export type ProgrammeCommand = { readonly type: 'DefineProgramme'; readonly rules: ProgrammeRules };
