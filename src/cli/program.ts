@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { deadLettersCommand } from './dead-letters';
 import { digestCommand } from './digest';
+import { eraseCommand } from './erase';
 import { exportCommand } from './export';
 import { rebuildCommand } from './rebuild';
 import { replayCommand } from './replay';
@@ -18,6 +19,7 @@ const COMMANDS = [
   digestCommand,
   replayCommand,
   exportCommand,
+  eraseCommand,
 ] as const;
 
 /**

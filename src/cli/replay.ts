@@ -4,6 +4,7 @@ import { isInstant } from '../http/validators';
 import { foldProjection } from '../projections/projection';
 import { PROJECTIONS } from '../read-models';
 import { createEventStore } from '../stores/event-store.module';
+import { withVault } from './personal-data';
 
 export function replayCommand(program: Command): void {
   program
@@ -26,23 +27,28 @@ export function replayCommand(program: Command): void {
       },
     )
     .action(async (options: { stream: string; until?: string }) => {
-      const events = createEventStore(loadConfigOrExit());
+      const settings = loadConfigOrExit();
+      const events = createEventStore(settings);
       try {
         const until = options.until === undefined ? Infinity : Date.parse(options.until);
         const stream = (await events.readStream(options.stream)).filter(
           (event) => Date.parse(event.recordedAt) <= until,
         );
-        for (const event of stream) {
-          process.stdout.write(
-            `#${event.revision}  position ${event.position}  ${event.recordedAt}  ${event.type}  by ${event.metadata.actor.role} ${event.metadata.actor.sub}\n    ${JSON.stringify(event.data)}\n`,
-          );
-        }
-        process.stdout.write(`\n${stream.length} events. State folded by the projections:\n`);
-        for (const projection of PROJECTIONS) {
-          if (projection.createsOnly) continue;
-          for (const [key, doc] of foldProjection(projection, stream))
-            process.stdout.write(`${projection.name} ${key}:\n${JSON.stringify(doc, null, 2)}\n`);
-        }
+        await withVault(settings, async (vault) => {
+          for (const event of await vault.unseal(stream)) {
+            process.stdout.write(
+              `#${event.revision}  position ${event.position}  ${event.recordedAt}  ${event.type}  by ${event.metadata.actor.role} ${event.metadata.actor.sub}\n    ${JSON.stringify(event.data)}\n`,
+            );
+          }
+          process.stdout.write(`\n${stream.length} events. State folded by the projections:\n`);
+          for (const projection of PROJECTIONS) {
+            if (projection.createsOnly) continue;
+            for (const [key, doc] of foldProjection(projection, stream))
+              process.stdout.write(
+                `${projection.name} ${key}:\n${JSON.stringify(await vault.unseal(doc), null, 2)}\n`,
+              );
+          }
+        });
       } finally {
         await events.close();
       }

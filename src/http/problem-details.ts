@@ -8,7 +8,7 @@ import {
 import type { ValidationError } from 'class-validator';
 import type { FastifyReply } from 'fastify';
 import { InvalidTokenError } from '../auth/tokens';
-import { EventStoreError, StaleRevisionError } from '../event-sourcing';
+import { EventStoreError, StaleRevisionError, SubjectMissingError } from '../event-sourcing';
 import { InvalidCursorError } from '../projections/read-model-store';
 import { ApiProblem } from '../shared/api-problem';
 import { DomainError } from '../shared/domain/domain-error';
@@ -132,6 +132,10 @@ export function toProblem(exception: unknown): {
       }),
       headers: {},
     };
+  }
+  if (exception instanceof SubjectMissingError) {
+    // A record from before personal data was sealed: the log needs its migration first.
+    return { document: problem(409, 'MIGRATION_REQUIRED', exception.message), headers: {} };
   }
   if (exception instanceof InvalidCursorError) {
     return { document: problem(400, 'INVALID_CURSOR', exception.message), headers: {} };
