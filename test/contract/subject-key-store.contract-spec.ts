@@ -1,15 +1,12 @@
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { Client } from 'pg';
 import type { SubjectKey, SubjectKeyStore } from '../../src/event-sourcing/personal-data/key-store';
 import { PostgresSubjectKeyStore } from '../../src/stores/keys/postgres-subject-key-store';
 import { SqliteSubjectKeyStore } from '../../src/stores/keys/sqlite-subject-key-store';
-import { freshSchemaUrl } from '../support/postgres';
-
-const run = promisify(execFile);
+import { Client } from 'pg';
+import { freshSchemaUrl, storedCopies } from '../support/postgres';
+import { filesIn, placesHolding, purgeUntilGone } from '../support/traces';
 
 /** A store, more instances over the same storage, and a look at the raw bytes it stores. */
 type Subject = {
@@ -18,8 +15,8 @@ type Subject = {
   another: () => SubjectKeyStore;
   /** Closes every instance and opens a new one on the same storage. */
   reopen: () => Promise<SubjectKeyStore>;
-  /** Where the storage still holds these bytes (file names; `pg_dump`, `heap`): none, ideally. */
-  traces: (bytes: Buffer) => Promise<string[]>;
+  /** Where the storage holds any of these keys (file names; `pg_dump`, `heap`): none, ideally. */
+  traces: (keys: readonly Buffer[]) => Promise<string[]>;
   dispose: () => Promise<void>;
 };
 
@@ -45,10 +42,7 @@ const subjects: Array<[string, () => Promise<Subject>]> = [
           return another();
         },
         // Every file in the folder: the database, its WAL and shared-memory index.
-        traces: (bytes) =>
-          Promise.resolve(
-            readdirSync(dir).filter((name) => readFileSync(join(dir, name)).indexOf(bytes) >= 0),
-          ),
+        traces: (keys) => Promise.resolve(placesHolding(filesIn(dir), keys)),
         dispose: async () => {
           await closeAll();
           rmSync(dir, { recursive: true, force: true });
@@ -76,12 +70,7 @@ const subjects: Array<[string, () => Promise<Subject>]> = [
           await closeAll();
           return another();
         },
-        traces: async (bytes) => {
-          const found: string[] = [];
-          if ((await pgDump(url)).includes(bytes.toString('hex'))) found.push('pg_dump');
-          if ((await heapFile(url)).indexOf(bytes) >= 0) found.push('heap');
-          return found;
-        },
+        traces: async (keys) => placesHolding(await storedCopies(url, 'subject_keys'), keys),
         dispose: closeAll,
       };
     },
@@ -215,16 +204,31 @@ describe.each(subjects)('SubjectKeyStore contract: %s', (_name, open) => {
   });
 
   it('keeps no copy of an erased key once purged, though it held one before', async () => {
-    const bytes = liveKey(await store.keys(['other-1', 'gone', 'other-2'], true), 'gone');
+    const key = liveKey(await store.keys(['other-1', 'gone', 'other-2'], true), 'gone');
     // The probe must be able to fail: the key is somewhere in the storage while it lives ...
-    expect(await subject.traces(bytes)).not.toEqual([]);
+    expect(await subject.traces([key])).not.toEqual([]);
     await store.erase('gone', '2026-03-01T10:00:00.000Z');
     // ... and still after the erasure, in the WAL (SQLite) or a dead row version (PostgreSQL).
-    expect(await subject.traces(bytes)).not.toEqual([]);
-    await purgeUntilGone(store, () => subject.traces(bytes));
-    expect(await subject.traces(bytes)).toEqual([]);
+    expect(await subject.traces([key])).not.toEqual([]);
+    await purgeUntilGone(store, () => subject.traces([key]));
+    expect(await subject.traces([key])).toEqual([]);
     // The others are untouched.
     expect((await store.keys(['other-1', 'other-2'], false)).size).toBe(2);
+  });
+
+  it('keeps no copy of any of many erased keys once purged, wherever their rows were', async () => {
+    // Pages full of keys: a tombstone that does not fit its page is written to another, and the
+    // dead key it leaves can sit where no live row is moved over it.
+    const refs = Array.from({ length: 300 }, (_, i) => `subject-${String(i).padStart(3, '0')}`);
+    const created = await store.keys(refs, true);
+    const erased = refs.filter((_, i) => i % 3 !== 0);
+    for (const ref of erased) await store.erase(ref, '2026-03-01T10:00:00.000Z');
+    const keys = erased.map((ref) => liveKey(created, ref));
+    expect(await subject.traces(keys)).not.toEqual([]);
+    await purgeUntilGone(store, () => subject.traces(keys));
+    expect(await subject.traces(keys)).toEqual([]);
+    const kept = await store.keys(refs, false);
+    expect([...kept.values()].filter((key) => key.state === 'live')).toHaveLength(100);
   });
 
   it('reports failures as rejected promises once closed', async () => {
@@ -238,76 +242,38 @@ describe.each(subjects)('SubjectKeyStore contract: %s', (_name, open) => {
   });
 });
 
-/**
- * Purges until the bytes are gone, a few times at most. PostgreSQL's VACUUM cannot remove a row
- * version that a transaction running elsewhere in the run's database (another test file) may
- * still see: the next purge, a moment later, can.
- */
-async function purgeUntilGone(store: SubjectKeyStore, traces: () => Promise<string[]>) {
-  for (let attempt = 0; attempt < 20; attempt += 1) {
-    await store.purgeDeleted();
-    if ((await traces()).length === 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-/** The schema a `freshSchemaUrl` points at, from its `-c search_path=...` option. */
-function schemaOf(url: string): string {
-  const match = /search_path=(\w+)/.exec(new URL(url).searchParams.get('options') ?? '');
-  if (!match) throw new Error(`${url} names no schema`);
-  return match[1]!;
-}
-
-/** A text dump of the schema's tables, as a backup of the database would hold them. */
-async function pgDump(url: string): Promise<string> {
-  const { hostname, port, username, pathname } = new URL(url);
-  const { stdout } = await run(pgDumpBinary(), [
-    '-h',
-    hostname,
-    '-p',
-    port || '5432',
-    '-U',
-    decodeURIComponent(username) || 'postgres',
-    '-n',
-    schemaOf(url),
-    '--data-only',
-    pathname.slice(1),
-  ]);
-  return stdout;
-}
-
-/** `pg_dump` on the PATH, or the newest one PostgreSQL's Debian packages install. */
-function pgDumpBinary(): string {
-  const root = '/usr/lib/postgresql';
-  const packaged = existsSync(root)
-    ? readdirSync(root)
-        .sort((a, b) => Number(b) - Number(a))
-        .map((version) => join(root, version, 'bin', 'pg_dump'))
-        .find((path) => existsSync(path))
-    : undefined;
-  const onPath = (process.env.PATH ?? '')
-    .split(':')
-    .map((dir) => join(dir, 'pg_dump'))
-    .find((path) => existsSync(path));
-  const binary = onPath ?? packaged;
-  if (!binary) throw new Error('pg_dump is needed for this test: install postgresql-client');
-  return binary;
-}
-
-/**
- * The bytes of `subject_keys`' heap file, as on disk after a checkpoint: where a dead row
- * version would survive an UPDATE until VACUUM. Needs a superuser (the tests run as postgres).
- */
-async function heapFile(url: string): Promise<Buffer> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query('CHECKPOINT');
-    const { rows } = await client.query<{ bytes: Buffer }>(
-      "SELECT pg_read_binary_file(pg_relation_filepath('subject_keys')) AS bytes",
-    );
-    return rows[0]!.bytes;
-  } finally {
-    await client.end();
-  }
-}
+describe('PostgresSubjectKeyStore: a dead key no live row is moved over', () => {
+  it('is gone from the table file once purged', async () => {
+    const url = await freshSchemaUrl();
+    const store = new PostgresSubjectKeyStore(url);
+    const client = new Client({ connectionString: url });
+    await client.connect();
+    try {
+      const refs = Array.from({ length: 300 }, (_, i) => `subject-${String(i).padStart(3, '0')}`);
+      const created = await store.keys(refs, true);
+      // The last row written to the full first page: its tombstone cannot stay on that page,
+      // and a plain VACUUM leaves its bytes where they were, in the page's free space.
+      const { rows } = await client.query<{ subject_ref: string }>(
+        `SELECT subject_ref FROM subject_keys WHERE (ctid::text::point)[0] = 0
+          ORDER BY (ctid::text::point)[1] DESC LIMIT 1`,
+      );
+      const ref = rows[0]!.subject_ref;
+      const key = created.get(ref);
+      if (key?.state !== 'live') throw new Error(`${ref} has no live key`);
+      await store.erase(ref, '2026-03-01T10:00:00.000Z');
+      const { rows: moved } = await client.query<{ page: number }>(
+        'SELECT (ctid::text::point)[0] AS page FROM subject_keys WHERE subject_ref = $1',
+        [ref],
+      );
+      expect(moved[0]!.page).not.toBe(0);
+      expect(placesHolding(await storedCopies(url, 'subject_keys'), [key.key])).toEqual(['heap']);
+      await purgeUntilGone(store, async () =>
+        placesHolding(await storedCopies(url, 'subject_keys'), [key.key]),
+      );
+      expect(placesHolding(await storedCopies(url, 'subject_keys'), [key.key])).toEqual([]);
+    } finally {
+      await client.end();
+      await store.close();
+    }
+  });
+});

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Pool } from 'pg';
 import type { SubjectKey, SubjectKeyStore } from '../../event-sourcing/personal-data/key-store';
 import { migratePostgres } from '../postgres/postgres-migrations';
+import { rewriteTable } from '../postgres/postgres-purge';
 import { KEY_BYTES, type SubjectKeyRow, distinctRefs, keysByRef } from './subject-key-rows';
 
 const SCHEMA_LOCK = 7_264_534;
@@ -46,8 +47,8 @@ const READ =
  * Subject keys in PostgreSQL (`KEY_STORE=postgres`), in their own tables beside the other
  * stores, shared by every instance of the service. Keys are bytea.
  *
- * Erasing rewrites the row without its key; the old row version stays in the table's pages
- * until `purgeDeleted` vacuums them. PostgreSQL's own WAL, and any base backup or WAL archive,
+ * Erasing rewrites the row without its key; the old row version stays in the table's file
+ * until `purgeDeleted` rewrites it. PostgreSQL's own WAL, and any base backup or WAL archive,
  * keep the bytes until they are recycled or deleted: no statement can reach those.
  */
 export class PostgresSubjectKeyStore implements SubjectKeyStore {
@@ -55,7 +56,7 @@ export class PostgresSubjectKeyStore implements SubjectKeyStore {
   private readonly ready: Promise<void>;
   private secret: Promise<Buffer> | undefined;
 
-  /** Connects to `connectionString`; the tables are made on first use. */
+  /** Connects to `connectionString` and starts making the tables; every call waits for them. */
   constructor(connectionString: string) {
     this.pool = new Pool({ connectionString, max: 4 });
     this.pool.on('error', () => undefined);
@@ -128,13 +129,12 @@ export class PostgresSubjectKeyStore implements SubjectKeyStore {
   }
 
   /**
-   * Vacuums the key table so the dead row versions that held erased keys are removed from its
-   * pages. VACUUM runs outside a transaction (a pool query is one) and cannot remove versions
-   * that a transaction still running elsewhere in the database may see.
+   * Rewrites the key table (VACUUM FULL), so no erased key stays in its files: see
+   * `rewriteTable`. The table is small (one short row per subject), so the lock is brief.
    */
   async purgeDeleted(): Promise<void> {
     await this.ready;
-    await this.pool.query('VACUUM subject_keys');
+    await rewriteTable(this.pool, 'subject_keys');
   }
 
   async ping(): Promise<void> {
