@@ -26,12 +26,16 @@ export type Principal =
       readonly role: 'society_staff';
       /** The society whose applicants and participants these staff may see. */
       readonly society: string;
+      /** The caller's pseudonym (HMAC of `sub`), for students: set by the auth guard. */
+      readonly subjectRef?: string;
     }
   | {
       /** The token's subject: for students, the `sub` that submitted the application ("self"). */
       readonly sub: string;
       readonly role: Exclude<Role, 'society_staff'>;
       readonly society: null;
+      /** The caller's pseudonym (HMAC of `sub`), for students: set by the auth guard. */
+      readonly subjectRef?: string;
     };
 
 export function isRole(value: unknown): value is Role {
