@@ -8,8 +8,10 @@ describe('loadConfig', () => {
       DATA_DIR: './data',
       EVENT_STORE: 'sqlite',
       READ_MODEL_STORE: 'sqlite',
+      KEY_STORE: 'sqlite',
       SQLITE_SYNCHRONOUS: 'NORMAL',
       AUTH_MAX_TTL: '12h',
+      IDEMPOTENCY_TTL: '24h',
       AUTH_ROLE_CLAIM: 'role',
       AUTH_SOCIETY_CLAIM: 'society',
       DASHBOARD_MIN_GROUP: 5,
@@ -28,6 +30,27 @@ describe('loadConfig', () => {
     });
     expect(config.PORT).toBe(8080);
     expect(config.EVENT_STORE).toBe('postgres');
+  });
+
+  it('keeps the keys with the events by default: in PostgreSQL when the events are', () => {
+    const url = 'postgres://postgres@127.0.0.1:5432/progress';
+    expect(loadConfig({ EVENT_STORE: 'postgres', DATABASE_URL: url }).KEY_STORE).toBe('postgres');
+    expect(loadConfig({ READ_MODEL_STORE: 'postgres', DATABASE_URL: url }).KEY_STORE).toBe(
+      'sqlite',
+    );
+    expect(
+      loadConfig({ EVENT_STORE: 'eventstoredb', EVENTSTORE_CONNECTION_STRING: 'esdb://h:2113' })
+        .KEY_STORE,
+    ).toBe('sqlite');
+    expect(loadConfig({ KEY_STORE: 'postgres', DATABASE_URL: url }).KEY_STORE).toBe('postgres');
+    expect(
+      loadConfig({ EVENT_STORE: 'postgres', KEY_STORE: 'sqlite', DATABASE_URL: url }).KEY_STORE,
+    ).toBe('sqlite');
+  });
+
+  it('given an idempotency lifetime, then it keeps it', () => {
+    expect(loadConfig({ IDEMPOTENCY_TTL: '90m' }).IDEMPOTENCY_TTL).toBe('90m');
+    expect(loadConfig({ IDEMPOTENCY_TTL: '7d' }).IDEMPOTENCY_TTL).toBe('7d');
   });
 
   it('given an identity provider with its issuer, audience and claim names, then it keeps them', () => {
@@ -88,6 +111,15 @@ describe('loadConfig', () => {
     ],
     [{ EVENT_STORE: 'postgres' }, 'DATABASE_URL must be set'],
     [{ READ_MODEL_STORE: 'postgres' }, 'DATABASE_URL must be set'],
+    [{ KEY_STORE: 'postgres' }, 'DATABASE_URL must be set'],
+    [
+      { KEY_STORE: 'vault' },
+      'Configuration error: KEY_STORE must be one of sqlite, postgres (got "vault").',
+    ],
+    [
+      { KEY_STORE: 'eventstoredb' },
+      'Configuration error: KEY_STORE must be one of sqlite, postgres (got "eventstoredb").',
+    ],
     [{ EVENT_STORE: 'eventstoredb' }, 'EVENTSTORE_CONNECTION_STRING must be set'],
     [{ SQLITE_SYNCHRONOUS: 'OFF' }, 'SQLITE_SYNCHRONOUS must be NORMAL or FULL'],
     [{ AUTH_JWT_SECRET: 'short' }, 'AUTH_JWT_SECRET must be at least 32 characters.'],
@@ -118,6 +150,12 @@ describe('loadConfig', () => {
     [{ AUTH_JWKS_URL: 'not a url', AUTH_ISSUER: 'i', AUTH_AUDIENCE: 'a' }, 'AUTH_JWKS_URL must be'],
     [{ AUTH_MAX_TTL: '12' }, 'AUTH_MAX_TTL must be a lifetime such as 12h'],
     [{ AUTH_MAX_TTL: '0h' }, 'AUTH_MAX_TTL must be a lifetime such as 12h'],
+    [
+      { IDEMPOTENCY_TTL: '24' },
+      'Configuration error: IDEMPOTENCY_TTL must be a lifetime such as 24h, 30m or 7d (a whole number and s, m, h, d or w) (got "24").',
+    ],
+    [{ IDEMPOTENCY_TTL: '0m' }, 'IDEMPOTENCY_TTL must be a lifetime such as 24h'],
+    [{ IDEMPOTENCY_TTL: '1 day' }, 'IDEMPOTENCY_TTL must be a lifetime such as 24h'],
     [{ AUTH_ROLE_CLAIM: 'my role' }, 'AUTH_ROLE_CLAIM must be a claim name'],
     [{ AUTH_SOCIETY_CLAIM: ' ' }, 'AUTH_SOCIETY_CLAIM must be a claim name'],
     [{ DASHBOARD_MIN_GROUP: '0' }, 'DASHBOARD_MIN_GROUP must be a whole number of at least 1'],

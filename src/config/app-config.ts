@@ -20,6 +20,11 @@ import {
 export type EventStoreKind = 'sqlite' | 'eventstoredb' | 'postgres';
 /** Which database holds the read models. */
 export type ReadModelStoreKind = 'sqlite' | 'postgres';
+/** Which database holds the per-subject encryption keys and the pseudonym secret. */
+export type KeyStoreKind = 'sqlite' | 'postgres';
+
+/** A lifetime such as `24h`: a whole number above 0 and one of s, m, h, d, w. */
+const LIFETIME = /^[1-9]\d*[smhdw]$/;
 
 /**
  * The service's settings, read once from the environment at start-up (docs/API.md, "Running").
@@ -63,11 +68,20 @@ export class AppConfig {
   @IsIn(['sqlite', 'postgres'], { message: 'READ_MODEL_STORE must be one of sqlite, postgres' })
   readonly READ_MODEL_STORE: ReadModelStoreKind = 'sqlite';
 
-  /** PostgreSQL URL, required when either store is postgres. */
+  /**
+   * The key store (personal-data keys and the pseudonym secret): `postgres` when EVENT_STORE is,
+   * `sqlite` (its own file in DATA_DIR) otherwise. Keys live outside the event log, so erasing
+   * one shreds that person's data without touching a hashed event.
+   */
+  @IsIn(['sqlite', 'postgres'], { message: 'KEY_STORE must be one of sqlite, postgres' })
+  readonly KEY_STORE: KeyStoreKind = 'sqlite';
+
+  /** PostgreSQL URL, required when any store is postgres. */
   @ValidateIf(
     (config: AppConfig) =>
       config.EVENT_STORE === 'postgres' ||
       config.READ_MODEL_STORE === 'postgres' ||
+      config.KEY_STORE === 'postgres' ||
       config.DATABASE_URL !== undefined,
   )
   @Matches(/^postgres(ql)?:\/\/\S+$/, {
@@ -92,11 +106,21 @@ export class AppConfig {
    * The longest lifetime of a locally minted token: `token --ttl` refuses more, and the service
    * refuses a local token whose exp is further than this from its iat.
    */
-  @Matches(/^[1-9]\d*[smhdw]$/, {
+  @Matches(LIFETIME, {
     message:
       'AUTH_MAX_TTL must be a lifetime such as 12h, 30m or 7d (a whole number and s, m, h, d or w)',
   })
   readonly AUTH_MAX_TTL: string = '12h';
+
+  /**
+   * How long an `Idempotency-Key` is remembered: a retry after this is a new request, and the
+   * stored answer (which may hold personal data) is deleted.
+   */
+  @Matches(LIFETIME, {
+    message:
+      'IDEMPOTENCY_TTL must be a lifetime such as 24h, 30m or 7d (a whole number and s, m, h, d or w)',
+  })
+  readonly IDEMPOTENCY_TTL: string = '24h';
 
   /**
    * JWKS of an OpenID Connect provider whose tokens are accepted instead. Its keys decide who
@@ -222,6 +246,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     'EVENT_STORE',
     'EVENTSTORE_CONNECTION_STRING',
     'READ_MODEL_STORE',
+    'KEY_STORE',
     'DATABASE_URL',
     'SQLITE_SYNCHRONOUS',
     'AUTH_JWT_SECRET',
@@ -229,6 +254,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     'AUTH_ISSUER',
     'AUTH_AUDIENCE',
     'AUTH_MAX_TTL',
+    'IDEMPOTENCY_TTL',
     'AUTH_ROLE_CLAIM',
     'AUTH_SOCIETY_CLAIM',
     'DASHBOARD_MIN_GROUP',
@@ -246,6 +272,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
         ? parseBoolean(value)
         : value;
   }
+  // The keys sit with the events by default: one database to run when that is PostgreSQL.
+  if (!env.KEY_STORE) raw.KEY_STORE = raw.EVENT_STORE === 'postgres' ? 'postgres' : 'sqlite';
   const config = plainToInstance(AppConfig, raw);
   const [error] = validateSync(config, { stopAtFirstError: true });
   if (error) {

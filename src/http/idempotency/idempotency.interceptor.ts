@@ -50,7 +50,8 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const hash = createHash('sha256')
       .update(canonicalJson(request.body ?? null))
       .digest('hex');
-    const found = await this.store.begin(scope, key, hash);
+    // Records of a data subject carry their pseudonym, so that erasing them deletes these too.
+    const found = await this.store.begin(scope, key, hash, request.principal?.subjectRef);
     switch (found.state) {
       case 'mismatch':
         throw new ApiProblem(

@@ -2,22 +2,30 @@ import { join } from 'node:path';
 import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { AppConfig } from '../../config/app-config';
+import { Clock } from '../../shared/clock';
+import { durationSeconds } from '../../shared/duration';
 import { IdempotencyInterceptor } from './idempotency.interceptor';
 import { IDEMPOTENCY_STORE, type IdempotencyStore } from './idempotency-store';
 import { PostgresIdempotencyStore } from './postgres-idempotency-store';
 import { SqliteIdempotencyStore } from './sqlite-idempotency-store';
 
-/** Idempotency keys for every command, stored where READ_MODEL_STORE says. */
+/**
+ * Idempotency keys for every command, stored where READ_MODEL_STORE says and kept for
+ * IDEMPOTENCY_TTL.
+ */
 @Global()
 @Module({
   providers: [
     {
       provide: IDEMPOTENCY_STORE,
-      inject: [AppConfig],
-      useFactory: (config: AppConfig): IdempotencyStore =>
-        config.READ_MODEL_STORE === 'postgres'
-          ? new PostgresIdempotencyStore(config.DATABASE_URL!)
-          : new SqliteIdempotencyStore(join(config.dataDir, 'requests.sqlite')),
+      inject: [AppConfig, Clock],
+      useFactory: (config: AppConfig, clock: Clock): IdempotencyStore => {
+        // The setting was validated as a lifetime at start-up.
+        const options = { ttlSeconds: durationSeconds(config.IDEMPOTENCY_TTL)!, clock };
+        return config.READ_MODEL_STORE === 'postgres'
+          ? new PostgresIdempotencyStore(config.DATABASE_URL!, options)
+          : new SqliteIdempotencyStore(join(config.dataDir, 'requests.sqlite'), options);
+      },
     },
     { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
   ],

@@ -1,9 +1,12 @@
 import { Pool } from 'pg';
 import { migratePostgres } from '../../stores/postgres/postgres-migrations';
+import { rewriteTable } from '../../stores/postgres/postgres-purge';
 import {
   type IdempotencyBegin,
+  IdempotencyExpiry,
   type IdempotencyRow,
   type IdempotencyStore,
+  type IdempotencyStoreOptions,
   outcomeOf,
 } from './idempotency-store';
 
@@ -16,8 +19,11 @@ const CLAIM_ATTEMPTS = 10;
 export class PostgresIdempotencyStore implements IdempotencyStore {
   private readonly pool: Pool;
   private readonly ready: Promise<void>;
+  private readonly expiry: IdempotencyExpiry;
 
-  constructor(connectionString: string) {
+  /** Connects to `connectionString`; records live `options.ttlSeconds`. */
+  constructor(connectionString: string, options: IdempotencyStoreOptions) {
+    this.expiry = new IdempotencyExpiry(options);
     this.pool = new Pool({ connectionString, max: 4 });
     this.pool.on('error', () => undefined);
     // Versioned and under an advisory lock, like the other stores: instances starting together
@@ -32,19 +38,41 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
            scope TEXT NOT NULL, key TEXT NOT NULL, request_hash TEXT NOT NULL,
            status INTEGER, body TEXT, created_at TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (scope, key))`,
         },
+        {
+          // The data subject of each record, so theirs can be deleted; indexes for that and
+          // for sweeping expired records. Tables of version 1 gain the column with it.
+          version: 2,
+          sql: `ALTER TABLE idempotency_keys ADD COLUMN IF NOT EXISTS subject_ref TEXT;
+           CREATE INDEX IF NOT EXISTS idempotency_keys_subject ON idempotency_keys (subject_ref)
+             WHERE subject_ref IS NOT NULL;
+           CREATE INDEX IF NOT EXISTS idempotency_keys_created ON idempotency_keys (created_at)`,
+        },
       ],
     });
     this.ready.catch(() => undefined);
   }
 
-  async begin(scope: string, key: string, requestHash: string): Promise<IdempotencyBegin> {
+  async begin(
+    scope: string,
+    key: string,
+    requestHash: string,
+    subjectRef?: string,
+  ): Promise<IdempotencyBegin> {
     await this.ready;
+    const { now, cutoff, sweep } = this.expiry.next();
+    if (sweep)
+      await this.pool.query('DELETE FROM idempotency_keys WHERE created_at < $1', [cutoff]);
     // The claim and the read are two statements: a release can fall between them, and the
-    // key is then free again, so claim anew.
+    // key is then free again, so claim anew. An expired record is taken over as if new.
     for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt += 1) {
       const claimed = await this.pool.query(
-        'INSERT INTO idempotency_keys (scope, key, request_hash) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
-        [scope, key, requestHash],
+        `INSERT INTO idempotency_keys (scope, key, request_hash, created_at, subject_ref)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (scope, key) DO UPDATE SET
+           request_hash = excluded.request_hash, status = NULL, body = NULL,
+           created_at = excluded.created_at, subject_ref = excluded.subject_ref
+         WHERE idempotency_keys.created_at < $6`,
+        [scope, key, requestHash, now, subjectRef ?? null, cutoff],
       );
       if (claimed.rowCount === 1) return { state: 'new' };
       const { rows } = await this.pool.query<IdempotencyRow>(
@@ -70,6 +98,24 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
       'DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND status IS NULL',
       [scope, key],
     );
+  }
+
+  async deleteSubject(subjectRef: string): Promise<number> {
+    await this.ready;
+    const deleted = await this.pool.query('DELETE FROM idempotency_keys WHERE subject_ref = $1', [
+      subjectRef,
+    ]);
+    return deleted.rowCount ?? 0;
+  }
+
+  /**
+   * Rewrites the table, its TOAST table and indexes (VACUUM FULL), so no deleted answer stays
+   * in their files: see `rewriteTable`. Commands with a key wait while it runs; the table
+   * holds IDEMPOTENCY_TTL's worth of answers, so keep purges to erasures.
+   */
+  async purgeDeleted(): Promise<void> {
+    await this.ready;
+    await rewriteTable(this.pool, 'idempotency_keys');
   }
 
   async close(): Promise<void> {

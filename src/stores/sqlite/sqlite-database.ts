@@ -13,6 +13,11 @@ export interface SqliteDatabaseOptions {
   readonly synchronous?: SqliteSynchronous;
   /** How long a writer waits for another connection's write lock, in ms; default 5000. */
   readonly busyTimeoutMs?: number;
+  /**
+   * Zero deleted content in the file (`PRAGMA secure_delete`), for files holding personal data
+   * or keys: without it, a deleted row stays readable in free space until the page is reused.
+   */
+  readonly secureDelete?: boolean;
 }
 
 /** A schema change, applied once, in order, by the app (SQLite's `user_version` counts them). */
@@ -71,6 +76,7 @@ export function openWalDatabase(options: SqliteDatabaseOptions): Database.Databa
   try {
     retryWhileBusy(() => db.pragma('journal_mode = WAL'), timeoutMs);
     db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
+    if (options.secureDelete) db.pragma('secure_delete = ON');
   } catch (error) {
     db.close();
     throw error;
@@ -112,6 +118,32 @@ export function migrate(db: Database.Database, migrations: readonly SqliteMigrat
       db.pragma(`user_version = ${migration.version}`);
     }
   }).immediate();
+}
+
+/**
+ * Copies every WAL frame into the database file and truncates the WAL to nothing, so that no
+ * earlier version of a page (one still holding deleted content) survives in it. Waits for
+ * readers and writers up to the busy timeout; throws when one still holds an old snapshot.
+ */
+export function truncateWal(db: Database.Database): void {
+  const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
+  if (result?.busy !== 0) {
+    throw new Error(
+      `${db.name}: the WAL could not be truncated while another connection was using it; try again`,
+    );
+  }
+}
+
+/**
+ * Runs synchronous better-sqlite3 work behind a promise-returning port: callers expect a
+ * failure as a rejected promise, never as a throw.
+ */
+export function settle<T>(work: () => T): Promise<T> {
+  try {
+    return Promise.resolve(work());
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
 }
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));

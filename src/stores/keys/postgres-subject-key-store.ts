@@ -1,0 +1,148 @@
+import { randomBytes } from 'node:crypto';
+import { Pool } from 'pg';
+import type { SubjectKey, SubjectKeyStore } from '../../event-sourcing/personal-data/key-store';
+import { migratePostgres } from '../postgres/postgres-migrations';
+import { rewriteTable } from '../postgres/postgres-purge';
+import { KEY_BYTES, type SubjectKeyRow, distinctRefs, keysByRef } from './subject-key-rows';
+
+const SCHEMA_LOCK = 7_264_534;
+
+/** As in the SQLite file: a live key or a tombstone per subject, and the one pseudonym secret. */
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS subject_keys (
+  subject_ref TEXT PRIMARY KEY,
+  key         BYTEA NULL,
+  created_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
+  erased_at   TEXT NULL,
+  CHECK ((key IS NULL) = (erased_at IS NOT NULL)));
+CREATE TABLE IF NOT EXISTS pseudonym_secret (
+  id          SMALLINT PRIMARY KEY CHECK (id = 1),
+  secret      BYTEA NOT NULL,
+  created_at  TIMESTAMPTZ NOT NULL DEFAULT now());`;
+
+/**
+ * Creates the missing keys and reads every asked-for row in one round trip. The rows are
+ * inserted in the order given (sorted), so concurrent batches wait on each other in one order.
+ * Rows this statement inserted come from RETURNING; the others from the statement's snapshot,
+ * which misses a row another transaction committed after the snapshot was taken (its insert
+ * then did nothing here): `keys` reads those few again.
+ */
+const CREATE_AND_READ = `
+WITH wanted AS (
+  SELECT ref, key, n FROM unnest($1::text[], $2::bytea[]) WITH ORDINALITY AS w (ref, key, n)
+), created AS (
+  INSERT INTO subject_keys (subject_ref, key)
+  SELECT ref, key FROM wanted ORDER BY n
+  ON CONFLICT (subject_ref) DO NOTHING
+  RETURNING subject_ref, key, erased_at
+)
+SELECT subject_ref, key, erased_at FROM created
+UNION ALL
+SELECT subject_ref, key, erased_at FROM subject_keys WHERE subject_ref = ANY ($1::text[])`;
+
+const READ =
+  'SELECT subject_ref, key, erased_at FROM subject_keys WHERE subject_ref = ANY ($1::text[])';
+
+/**
+ * Subject keys in PostgreSQL (`KEY_STORE=postgres`), in their own tables beside the other
+ * stores, shared by every instance of the service. Keys are bytea.
+ *
+ * Erasing rewrites the row without its key; the old row version stays in the table's file
+ * until `purgeDeleted` rewrites it. PostgreSQL's own WAL, and any base backup or WAL archive,
+ * keep the bytes until they are recycled or deleted: no statement can reach those.
+ */
+export class PostgresSubjectKeyStore implements SubjectKeyStore {
+  private readonly pool: Pool;
+  private readonly ready: Promise<void>;
+  private secret: Promise<Buffer> | undefined;
+
+  /** Connects to `connectionString` and starts making the tables; every call waits for them. */
+  constructor(connectionString: string) {
+    this.pool = new Pool({ connectionString, max: 4 });
+    this.pool.on('error', () => undefined);
+    // Versioned and under an advisory lock, like the other stores: instances starting together
+    // would otherwise race on CREATE TABLE IF NOT EXISTS.
+    this.ready = migratePostgres(this.pool, {
+      versionTable: 'subject_key_schema_version',
+      lock: SCHEMA_LOCK,
+      migrations: [{ version: 1, sql: SCHEMA }],
+    });
+    this.ready.catch(() => undefined);
+  }
+
+  pseudonymSecret(): Promise<Buffer> {
+    if (this.secret === undefined) {
+      const loading = this.loadSecret();
+      this.secret = loading;
+      // A failed load is not kept: the next call tries again.
+      loading.catch(() => {
+        if (this.secret === loading) this.secret = undefined;
+      });
+    }
+    // A copy, so that no caller can change the secret the others get.
+    return this.secret.then((secret) => Buffer.from(secret));
+  }
+
+  private async loadSecret(): Promise<Buffer> {
+    await this.ready;
+    // Two statements, not one: a statement's snapshot would not show the row another instance
+    // committed while this insert waited on it, whereas the SELECT after it does.
+    await this.pool.query(
+      'INSERT INTO pseudonym_secret (id, secret) VALUES (1, $1) ON CONFLICT (id) DO NOTHING',
+      [randomBytes(KEY_BYTES)],
+    );
+    const { rows } = await this.pool.query<{ secret: Buffer }>(
+      'SELECT secret FROM pseudonym_secret WHERE id = 1',
+    );
+    return rows[0]!.secret;
+  }
+
+  async keys(subjectRefs: readonly string[], create: boolean): Promise<Map<string, SubjectKey>> {
+    await this.ready;
+    const refs = distinctRefs(subjectRefs);
+    if (refs.length === 0) return new Map();
+    if (!create) return keysByRef((await this.pool.query<SubjectKeyRow>(READ, [refs])).rows);
+    const fresh = refs.map(() => randomBytes(KEY_BYTES));
+    const found = keysByRef(
+      (await this.pool.query<SubjectKeyRow>(CREATE_AND_READ, [refs, fresh])).rows,
+    );
+    const missed = refs.filter((ref) => !found.has(ref));
+    if (missed.length > 0) {
+      for (const [ref, key] of keysByRef(
+        (await this.pool.query<SubjectKeyRow>(READ, [missed])).rows,
+      ))
+        found.set(ref, key);
+    }
+    return found;
+  }
+
+  async erase(subjectRef: string, erasedAt: string): Promise<{ readonly erasedAt: string }> {
+    await this.ready;
+    const { rows } = await this.pool.query<{ erased_at: string }>(
+      `INSERT INTO subject_keys (subject_ref, key, erased_at) VALUES ($1, NULL, $2)
+       ON CONFLICT (subject_ref) DO UPDATE
+         SET key = NULL, erased_at = COALESCE(subject_keys.erased_at, excluded.erased_at)
+       RETURNING erased_at`,
+      [subjectRef, erasedAt],
+    );
+    return { erasedAt: rows[0]!.erased_at };
+  }
+
+  /**
+   * Rewrites the key table (VACUUM FULL), so no erased key stays in its files: see
+   * `rewriteTable`. The table is small (one short row per subject), so the lock is brief.
+   */
+  async purgeDeleted(): Promise<void> {
+    await this.ready;
+    await rewriteTable(this.pool, 'subject_keys');
+  }
+
+  async ping(): Promise<void> {
+    await this.ready;
+    await this.pool.query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
