@@ -64,6 +64,16 @@ export function mapAtPath(
   return walk(data, steps(path));
 }
 
+/** The non-null values at `path` (several where the path goes through lists), in order. */
+export function valuesAtPath(data: JsonValue, path: string): JsonValue[] {
+  const values: JsonValue[] = [];
+  mapAtPath(data, path, (value) => {
+    values.push(value);
+    return value;
+  });
+  return values;
+}
+
 /** Every leaf path of `data` in the policy's notation (lists as `[]`), for the classification test. */
 export function leafPaths(data: JsonValue, prefix = ''): Set<string> {
   const paths = new Set<string>();

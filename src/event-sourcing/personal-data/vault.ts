@@ -1,7 +1,12 @@
 import { createHmac } from 'node:crypto';
 import type { JsonObject, JsonValue, NewEvent } from '../event';
 import type { SubjectKey, SubjectKeyStore } from './key-store';
-import { mapAtPath, UndeclaredEventTypeError, type PersonalDataPolicy } from './policy';
+import {
+  mapAtPath,
+  UndeclaredEventTypeError,
+  valuesAtPath,
+  type PersonalDataPolicy,
+} from './policy';
 import { isSealed, open, seal, sealedParts, type SealedParts, type SealedValue } from './sealed';
 
 /** An event carries personal data but not the pseudonym of whom it is about. */
@@ -78,7 +83,7 @@ export class PersonalDataVault {
       if (!classes.personal?.length || !classes.subject) return;
       const ref = event.data[classes.subject];
       if (typeof ref === 'string' && ref.length > 0) subjects.set(index, ref);
-      else if (classes.personal.some((path) => hasValue(event.data, path)))
+      else if (classes.personal.some((path) => valuesAtPath(event.data, path).length > 0))
         throw new SubjectMissingError(event.type, classes.subject);
     });
     if (subjects.size === 0) return [...events];
@@ -157,15 +162,6 @@ export class PersonalDataVault {
     }
     return keys;
   }
-}
-
-function hasValue(data: JsonObject, path: string): boolean {
-  let found = false;
-  mapAtPath(data, path, (value) => {
-    found = true;
-    return value;
-  });
-  return found;
 }
 
 function collect(value: unknown, into: SealedParts[]): void {
