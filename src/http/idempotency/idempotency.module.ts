@@ -29,6 +29,8 @@ import { SqliteIdempotencyStore } from './sqlite-idempotency-store';
     },
     { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
   ],
+  // Erasure deletes a student's records.
+  exports: [IDEMPOTENCY_STORE],
 })
 export class IdempotencyModule implements OnApplicationShutdown {
   constructor(@Inject(IDEMPOTENCY_STORE) private readonly store: IdempotencyStore) {}
