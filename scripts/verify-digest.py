@@ -4,7 +4,7 @@
     python3 verify-digest.py DIGEST.json PUBLIC-KEY.pem EXPORT.ndjson
 
 DIGEST.json is what `npm run cli -- digest` wrote, PUBLIC-KEY.pem the operator's
-digest-public-key.pem, EXPORT.ndjson what `npm run -s cli -- export` wrote (taken at or after the
+digest-public-key.pem, EXPORT.ndjson what `npm run -s cli -- export --sealed` wrote (taken at or after the
 digest). Needs only Python 3 and the openssl command (3.0 or later). Exit 0 when:
   1. the Ed25519 signature over the digest's "signed" bytes is valid for the public key;
   2. every exported event's hash, recomputed from its content, is the hash it carries, and

@@ -111,12 +111,20 @@ const BASE: ApplicationForm = {
 export async function seedDemoCohort(
   commands: CommandBus,
   alreadySeeded: () => Promise<boolean>,
+  /** Students' pseudonyms, as the auth guard computes them for a request. */
+  pseudonym: (sub: string) => string,
 ): Promise<number> {
   if (await alreadySeeded()) return 0;
   let count = 0;
+  const principal = (role: Role, sub: string, society: string | null) => {
+    const base = principalOf(role, sub, society);
+    return role === 'applicant' || role === 'participant'
+      ? { ...base, subjectRef: pseudonym(sub) }
+      : base;
+  };
   const as = (role: Role, sub: string, at: string, society: string | null = null): CommandContext =>
     commandContext(
-      principalOf(role, sub, society),
+      principal(role, sub, society),
       `demo-${createHash('sha1').update(`${sub}${at}`).digest('hex').slice(0, 12)}`,
       new Date(at),
     );

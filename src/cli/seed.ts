@@ -5,7 +5,7 @@ import { AppModule } from '../app.module';
 import { selectionStream } from '../applications/domain/selection';
 import type { AppConfig } from '../config/app-config';
 import { loadConfigOrExit } from '../config/load-config-or-exit';
-import { EVENT_STORE, type EventStore } from '../event-sourcing';
+import { EVENT_STORE, type EventStore, PersonalDataVault } from '../event-sourcing';
 import { DTDP_2025 } from '../programmes/domain/programme';
 import { seedProgrammes } from '../programmes/programme-seed';
 import { createEventStore } from '../stores/event-store.module';
@@ -43,10 +43,12 @@ async function seedDemo(settings: AppConfig): Promise<void> {
   });
   try {
     const store = app.get<EventStore>(EVENT_STORE);
+    const vault = app.get(PersonalDataVault);
     const selection = selectionStream(DTDP_2025.programmeId, 'B33');
     const commands = await seedDemoCohort(
       app.get(CommandBus),
       async () => (await store.readStream(selection).catch(() => [])).length > 0,
+      (sub) => vault.pseudonym(sub),
     );
     process.stdout.write(
       commands > 0

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { SqliteEventStore } from '../../src/stores/sqlite/sqlite-event-store';
 import { TokenVerifier, loadOrCreateSecret } from '../../src/auth/tokens';
 import { SqliteReadModelStore } from '../../src/stores/read-models/sqlite-read-model-store';
+import { applicationIdFor } from '../../src/applications/commands/application.handlers';
 
 const run = promisify(execFile);
 const root = join(__dirname, '../..');
@@ -107,6 +108,40 @@ describe('CLI', () => {
     expect((await cli(dataDir, 'dead-letters')).stdout).toBe('No dead letters.\n');
   }, 60_000);
 
+  it('erase: the same erasure as the API; replay then shows null with erased: true, and verify still passes', async () => {
+    await cli(dataDir, 'seed', '--demo');
+    const applicationId = applicationIdFor('cast-dtdp-2025', 'demo-li-wei');
+    const stream = `application-${applicationId}`;
+    expect((await cli(dataDir, 'replay', '--stream', stream)).stdout).toContain(
+      '"fullName":"Li Wei"',
+    );
+    const erased = await cli(
+      dataDir,
+      'erase',
+      '--application',
+      applicationId,
+      '--reason',
+      'Request under PIPL Art. 47',
+    );
+    expect(erased.stdout).toMatch(
+      /^Erased data subject [0-9a-f]{32} \(key deleted .+\); PersonalDataErased is at position \d+\.\n$/,
+    );
+    // Again: nothing new, the same answer.
+    expect(
+      (await cli(dataDir, 'erase', '--application', applicationId, '--reason', 'again')).stdout,
+    ).toBe(erased.stdout);
+    const replay = (await cli(dataDir, 'replay', '--stream', stream)).stdout;
+    expect(replay).not.toContain('Li Wei');
+    expect(replay).toContain('"fullName":null');
+    expect(replay).toContain('"erased":true');
+    await expect(
+      cli(dataDir, 'erase', '--application', 'nope', '--reason', 'x'),
+    ).rejects.toMatchObject({
+      stderr: expect.stringContaining('No application nope.'),
+    });
+    expect((await cli(dataDir, 'verify')).stdout).toContain('OK');
+  }, 90_000);
+
   it('digest, verify --digest, an outside check with openssl, export and replay; verify fails with exit 1 on a removed event', async () => {
     await cli(dataDir, 'seed', '--demo');
     await cli(dataDir, 'rebuild');
@@ -140,7 +175,11 @@ describe('CLI', () => {
     ]);
     expect(openssl.stdout).toContain('Signature Verified Successfully');
 
-    const exported = await cli(dataDir, 'export');
+    // The form the hashes cover: personal fields sealed, as stored.
+    const exported = await cli(dataDir, 'export', '--sealed');
+    expect(exported.stdout).toContain('"$sealed":"pd1:');
+    // Without --sealed, people read the names.
+    expect((await cli(dataDir, 'export')).stdout).toContain('"fullName":"Li Wei"');
     const lines = exported.stdout
       .trim()
       .split('\n')
