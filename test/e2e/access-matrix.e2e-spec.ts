@@ -172,6 +172,12 @@ const ROUTES: Readonly<Record<string, Row>> = {
     ok: 201,
     arrange: async (f) => f.target(await f.person('matched'), { startDate: '2026-01-01' }),
   },
+  'POST /v1/applications/:applicationId/erasure': {
+    roles: ['programme_admin'],
+    owned: true,
+    ok: 200,
+    arrange: async (f) => f.target(await f.person('enrolled'), reason(f)),
+  },
   'POST /v1/participants/:participantId/activities': {
     roles: ['participant', 'society_staff'],
     owned: true,
