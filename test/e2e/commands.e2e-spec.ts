@@ -1,3 +1,4 @@
+import { PersonalDataVault } from '../../src/event-sourcing';
 import { DTDP_2025 } from '../../src/programmes/domain/programme';
 import { selectionStream } from '../../src/applications/domain/selection';
 import { participantStream } from '../../src/participants/domain/participant';
@@ -170,7 +171,10 @@ describe.each<StoreKind>(['sqlite', 'postgres'])('commands over HTTP (%s)', (kin
       expect(event).toMatchObject({
         type: 'ApplicationSubmitted',
         position: body.position,
-        metadata: { actor: { sub: 'applicant-1', role: 'applicant' } },
+        // The student is in the log by pseudonym only.
+        metadata: {
+          actor: { sub: t.app.get(PersonalDataVault).pseudonym('applicant-1'), role: 'applicant' },
+        },
       });
     });
 
@@ -386,7 +390,7 @@ describe.each<StoreKind>(['sqlite', 'postgres'])('commands over HTTP (%s)', (kin
         startDate: '2026-01-01',
         windowEnd: '2028-01-01',
         societyCode: 'B33',
-        participantSub: 'student-1',
+        subjectRef: t.app.get(PersonalDataVault).pseudonym('student-1'),
       });
     });
 
