@@ -3,14 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eligibleForm } from '../test/support/programme-fixtures';
 import { applicationDecider, type ApplicationEvent } from './applications/domain/application';
-import {
-  selectionDecider,
-  type SelectionCommand,
-  type SelectionEvent,
-} from './applications/domain/selection';
+import { selectionDecider, type SelectionCommand } from './applications/domain/selection';
 import {
   type DomainEvent,
-  type JsonObject,
   PersonalDataVault,
   isSealed,
   leafPaths,
@@ -20,7 +15,6 @@ import { PERSONAL_DATA_POLICY } from './personal-data';
 import {
   participantDecider,
   type ParticipantCommand,
-  type ParticipantEvent,
   type ParticipantState,
 } from './participants/domain/participant';
 import { dataSubjectDecider } from './privacy/domain/data-subject';
@@ -55,7 +49,7 @@ function everyEventType(): DomainEvent[] {
   const [a, b, c] = [submit('a1'), submit('a2'), submit('a3')];
   let selection = selectionDecider.initialState();
   const select = (command: SelectionCommand) => {
-    for (const event of selectionDecider.decide(command, selection) as SelectionEvent[]) {
+    for (const event of selectionDecider.decide(command, selection)) {
       selection = selectionDecider.evolve(selection, event);
       events.push(event);
     }
@@ -76,7 +70,7 @@ function everyEventType(): DomainEvent[] {
   const participant = (participantId: string) => {
     let state: ParticipantState = null;
     const act = (command: ParticipantCommand) => {
-      for (const event of participantDecider.decide(command, state) as ParticipantEvent[]) {
+      for (const event of participantDecider.decide(command, state)) {
         state = participantDecider.evolve(state, event);
         events.push(event);
       }
@@ -186,7 +180,7 @@ describe('the personal-data policy', () => {
         events.map((event) => event.data),
       );
       await vault.erase('refa1', '2026-09-01T00:00:00Z');
-      const [submitted] = await vault.unseal([sealed[1]!.data as JsonObject]);
+      const [submitted] = await vault.unseal([sealed[1]!.data]);
       expect(submitted).toMatchObject({
         fullName: null,
         institution: null,
