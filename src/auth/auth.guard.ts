@@ -67,10 +67,11 @@ export class AuthGuard implements CanActivate {
     }
     const principal = await this.verifier.verify(token);
     // Students are recognised as "self" by their pseudonym, which their records carry.
-    request.principal =
-      principal.role === 'applicant' || principal.role === 'participant'
-        ? { ...principal, subjectRef: this.vault.pseudonym(principal.sub) }
-        : principal;
+    const student = principal.role === 'applicant' || principal.role === 'participant';
+    if (student) await this.vault.ready();
+    request.principal = student
+      ? { ...principal, subjectRef: this.vault.pseudonym(principal.sub) }
+      : principal;
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
     if (roles && !roles.includes(request.principal.role)) {
       throw new ApiProblem(

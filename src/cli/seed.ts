@@ -44,6 +44,7 @@ async function seedDemo(settings: AppConfig): Promise<void> {
   try {
     const store = app.get<EventStore>(EVENT_STORE);
     const vault = app.get(PersonalDataVault);
+    await vault.ready();
     const selection = selectionStream(DTDP_2025.programmeId, 'B33');
     const commands = await seedDemoCohort(
       app.get(CommandBus),

@@ -9,9 +9,9 @@ import {
 } from '@nestjs/terminus';
 import { Public } from '../auth/auth.guard';
 import { OperatorAccess } from '../auth/operator-access';
-import type { EventStore } from '../event-sourcing';
+import type { EventStore, SubjectKeyStore } from '../event-sourcing';
 import { ApiProblem } from '../shared/api-problem';
-import { EVENT_STORE } from '../event-sourcing';
+import { EVENT_STORE, SUBJECT_KEY_STORE } from '../event-sourcing';
 import { ProjectionRunner } from '../projections/projection-runner';
 
 /**
@@ -29,6 +29,7 @@ export class HealthController {
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(ProjectionRunner) private readonly runner: ProjectionRunner,
     @Inject(OperatorAccess) private readonly access: OperatorAccess,
+    @Inject(SUBJECT_KEY_STORE) private readonly keys: SubjectKeyStore,
   ) {}
 
   /** The process is up and serving HTTP. */
@@ -50,7 +51,7 @@ export class HealthController {
   @HealthCheck({ noCache: true, swaggerDocumentation: false })
   @ApiOperation({
     summary:
-      'Ready once the store answers and projections run ({status}, or 503 problem+json); each check with an auditor, programme_admin or metrics token',
+      'Ready once the stores (events, keys) answer and projections run ({status}, or 503 problem+json); each check with an auditor, programme_admin or metrics token',
   })
   async ready(
     @Headers('authorization') authorization: string | undefined,
@@ -72,6 +73,12 @@ export class HealthController {
         this.indicators
           .check('eventStore')
           .attempt(() => this.store.ping())
+          .withTimeout(2000),
+      // Personal data cannot be written or read without the key store.
+      () =>
+        this.indicators
+          .check('keyStore')
+          .attempt(() => this.keys.ping())
           .withTimeout(2000),
       // Projections must be running; their lag (events not yet applied) is reported.
       () =>

@@ -55,9 +55,11 @@ export class EventStoreModule implements OnApplicationShutdown {
           provide: PersonalDataVault,
           inject: [SUBJECT_KEY_STORE],
           // Keys stay in memory 30 s at most: long enough for a page of answers, short enough
-          // that an erasure made by another instance takes hold everywhere within that time.
+          // that an erasure made by another instance takes hold everywhere within that time. The
+          // secret is read on first need, so the service starts (and says it is not ready)
+          // while the key store is down.
           useFactory: (keys: SubjectKeyStore) =>
-            PersonalDataVault.open(keys, { keyCacheMs: 30_000 }),
+            new PersonalDataVault(keys, { keyCacheMs: 30_000 }),
         },
         {
           provide: EVENT_STORE,

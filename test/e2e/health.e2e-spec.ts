@@ -85,8 +85,8 @@ describe('health (HTTP)', () => {
     expect(auditor.json()).toMatchObject({
       status: 503,
       code: 'NOT_READY',
-      detail: 'Not ready: eventStore, projections did not answer.',
-      checks: { eventStore: { status: 'down' } },
+      detail: 'Not ready: eventStore, keyStore, projections did not answer.',
+      checks: { eventStore: { status: 'down' }, keyStore: { status: 'down' } },
     });
   });
 });

@@ -39,6 +39,7 @@ export class SubmitApplicationHandler implements ICommandHandler<SubmitApplicati
 
   async execute({ programmeId, form, context }: SubmitApplicationCommand) {
     const programme = await loadProgramme(this.store, programmeId);
+    await this.vault.ready();
     const applicationId = applicationIdFor(programmeId, context.principal.sub);
     const result = await handleCommand(
       this.store,

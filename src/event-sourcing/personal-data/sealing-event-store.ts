@@ -38,6 +38,8 @@ export class SealingEventStore implements EventStore {
     options?: AppendOptions,
   ): Promise<AppendResult> {
     const sealed = await this.vault.sealEvents(events, this.policy);
+    if (sealed.some((event) => this.pseudonymousRoles.has(event.metadata.actor.role)))
+      await this.vault.ready();
     return this.inner.append(
       streamName,
       sealed.map((event) => this.pseudonymiseActor(event)),

@@ -47,26 +47,53 @@ export class PersonalDataVault {
   private readonly cache = new Map<string, { readonly key: SubjectKey; readonly until: number }>();
   private readonly keyCacheMs: number;
   private readonly now: () => number;
+  private secret: Buffer | undefined;
+  private loading: Promise<void> | undefined;
 
-  private constructor(
+  /**
+   * A vault on a key store. It reads the pseudonym secret on first need (`ready`), so a service
+   * whose key store is down still starts, and answers what needs no key.
+   */
+  constructor(
     private readonly keyStore: SubjectKeyStore,
-    private readonly secret: Buffer,
-    options: VaultOptions,
+    options: VaultOptions = {},
   ) {
     this.keyCacheMs = options.keyCacheMs ?? 30_000;
     this.now = options.now ?? Date.now;
   }
 
-  /** Opens the vault on a key store (reads, or on first start creates, the pseudonym secret). */
+  /** A vault whose secret is read (or on first start created) before it is returned. */
   static async open(
     keyStore: SubjectKeyStore,
     options: VaultOptions = {},
   ): Promise<PersonalDataVault> {
-    return new PersonalDataVault(keyStore, await keyStore.pseudonymSecret(), options);
+    const vault = new PersonalDataVault(keyStore, options);
+    await vault.ready();
+    return vault;
   }
 
-  /** The pseudonym of a `sub`: a keyed hash, stable for the deployment, not reversible without the secret. */
+  /** Reads the pseudonym secret once; a failed read is tried again on the next call. */
+  ready(): Promise<void> {
+    if (this.secret) return Promise.resolve();
+    this.loading ??= this.keyStore.pseudonymSecret().then(
+      (secret) => {
+        this.secret = secret;
+      },
+      (error: unknown) => {
+        this.loading = undefined;
+        throw error;
+      },
+    );
+    return this.loading;
+  }
+
+  /**
+   * The pseudonym of a `sub`: a keyed hash, stable for the deployment, not reversible without the
+   * secret. Needs `ready()` to have resolved.
+   */
   pseudonym(sub: string): string {
+    if (!this.secret)
+      throw new Error('the personal-data vault is not ready: await ready() before pseudonym()');
     return createHmac('sha256', this.secret).update(sub, 'utf8').digest('hex').slice(0, 32);
   }
 
