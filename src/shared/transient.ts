@@ -1,0 +1,49 @@
+/**
+ * Why a store operation failed, as far as retrying goes: `transient` when the same operation may
+ * succeed later unchanged (the database went away, a lock or serialization conflict, a busy
+ * SQLite file, a full or read-only disk that an operator can fix), `permanent` when it will fail
+ * the same way again (the store refuses this data).
+ */
+export type FailureKind = 'transient' | 'permanent';
+
+// Node's socket errors, seen when PostgreSQL or EventStoreDB is down or restarting.
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+// SQLite result codes (better-sqlite3 puts them in `code`) that a retry can get past.
+const SQLITE_TRANSIENT = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN|PROTOCOL)/;
+
+// PostgreSQL SQLSTATE classes and codes that a retry can get past: 08 connection exception,
+// 40001 serialization failure, 40P01 deadlock, 53 insufficient resources (disk full, out of
+// memory, too many connections), 55P03 lock not available, 57P01-57P03 admin shutdown, crash
+// shutdown, cannot connect now, 57014 statement timeout.
+const PG_TRANSIENT = /^(08...|40001|40P01|53...|55P03|57P0[123]|57014)$/;
+
+/** Classifies an error thrown by a store driver (pg, better-sqlite3, the EventStoreDB client). */
+export function failureKind(error: unknown): FailureKind {
+  for (let cause: unknown = error, depth = 0; cause && depth < 5; depth += 1) {
+    if (typeof cause !== 'object') break;
+    const { code, message } = cause as { code?: unknown; message?: unknown };
+    if (typeof code === 'string') {
+      if (NETWORK_CODES.has(code) || SQLITE_TRANSIENT.test(code) || PG_TRANSIENT.test(code))
+        return 'transient';
+    }
+    if (
+      typeof message === 'string' &&
+      /Connection terminated|connection timeout|Client has encountered a connection error|timeout exceeded when trying to connect|Cannot use a pool after calling end|UNAVAILABLE|DeadlineExceeded/i.test(
+        message,
+      )
+    )
+      return 'transient';
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return 'permanent';
+}
