@@ -14,7 +14,11 @@ import { type AppConfig, loadConfig } from '../config/app-config';
 import { loadConfigOrExit } from '../config/load-config-or-exit';
 import { PersonalDataVault } from '../event-sourcing';
 import { PERSONAL_DATA_POLICY } from '../personal-data';
-import { STUDENT_ROLES, createEventStore } from '../stores/event-store.module';
+import {
+  STUDENT_ROLES,
+  createEventStore,
+  sqliteEventStoreFile,
+} from '../stores/event-store.module';
 import {
   createSubjectKeyStore,
   openExistingSubjectKeyStore,
@@ -81,6 +85,17 @@ export function encryptLogCommand(program: Command): void {
 }
 
 async function migrate(settings: AppConfig, target: Target): Promise<void> {
+  // Opening a SQL store creates its tables: a mistyped setting must not make an empty log.
+  const missing =
+    settings.EVENT_STORE === 'sqlite'
+      ? !existsSync(sqliteEventStoreFile(settings)) && sqliteEventStoreFile(settings)
+      : settings.EVENT_STORE === 'postgres' &&
+        !(await postgresHasLog(settings.DATABASE_URL!)) &&
+        withoutPassword(settings.DATABASE_URL!);
+  if (missing)
+    refuse(
+      `There is no log at ${missing}: run encrypt-log with the settings of the old log (DATA_DIR, EVENT_STORE, DATABASE_URL) as the service had them.`,
+    );
   const source = createEventStore(settings);
   const sourceKeys = await openExistingSubjectKeyStore(settings);
   try {
@@ -249,6 +264,20 @@ async function postgresTarget(settings: AppConfig, url: string): Promise<Target>
     digestFile: () => digestFile,
     settings: ['EVENT_STORE=postgres', 'KEY_STORE=postgres', `DATABASE_URL=${shown}`],
   };
+}
+
+/** Whether the database (its search_path) holds an event log. */
+async function postgresHasLog(url: string): Promise<boolean> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ found: boolean }>(
+      "SELECT to_regclass('es_events') IS NOT NULL AS found",
+    );
+    return rows[0]!.found;
+  } finally {
+    await client.end();
+  }
 }
 
 /**

@@ -1,7 +1,15 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createPublicKey } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -481,6 +489,25 @@ describe.each<StoreKind>(['sqlite', 'postgres'])('encrypt-log (%s)', (kind) => {
       (error: { code: number; stderr: string }) => error,
     );
     expect(none).toMatchObject({ code: 1, stderr: expect.stringContaining('needs a target') });
+    // Settings that name no log (a typo) are refused, and no empty log is made there.
+    const typo = join(workDir, 'typo');
+    const elsewhere =
+      kind === 'sqlite'
+        ? { ...oldEnv, DATA_DIR: typo }
+        : { ...oldEnv, DATABASE_URL: await freshSchemaUrl() };
+    const nothing = await cli(
+      elsewhere,
+      workDir,
+      'encrypt-log',
+      '--to-data-dir',
+      join(workDir, 'x'),
+    ).catch((error: { code: number; stderr: string }) => error);
+    expect(nothing).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('There is no log at'),
+    });
+    expect(existsSync(typo)).toBe(false);
+    expect(existsSync(join(workDir, 'x'))).toBe(false);
   });
 
   it('serves the new log: names opened for those allowed, the student as self, and erasure works', async () => {
