@@ -27,6 +27,8 @@ import {
   type NewEvent,
   PersonalDataVault,
   type RecordedEvent,
+  SUBJECT_KEY_STORE,
+  type SubjectKeyStore,
   isSealed,
   valuesAtPath,
   verifyChains,
@@ -204,7 +206,8 @@ async function writeOldLog(
       { reason: REJECT_REASON },
     );
 
-    const vault = t.app.get(PersonalDataVault);
+    // A vault of its own on the app's key store: the same secret and keys, ready to use.
+    const vault = await PersonalDataVault.open(t.app.get<SubjectKeyStore>(SUBJECT_KEY_STORE));
     const subs = new Map([OUYANG, OTHER].map((sub) => [vault.pseudonym(sub), sub]));
     const written = await vault.unseal(await readAll(t.store));
     const old = createEventStore(loadConfig(env));
