@@ -1,5 +1,15 @@
-import { chmodSync, copyFileSync, createWriteStream, existsSync, mkdirSync } from 'node:fs';
-import { readdirSync, renameSync, statSync, writeFileSync, type WriteStream } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+  type WriteStream,
+} from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { Client } from 'pg';
