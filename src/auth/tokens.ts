@@ -16,7 +16,8 @@ export class InvalidTokenError extends Error {}
 
 const ISSUER = 'participant-progress';
 const MAX_CACHED_TOKENS = 10_000;
-const SECRET_FILE = 'jwt-secret';
+/** The file in DATA_DIR holding the generated token secret when AUTH_JWT_SECRET is unset. */
+export const JWT_SECRET_FILE = 'jwt-secret';
 
 /**
  * The HS256 secret for locally minted tokens: AUTH_JWT_SECRET when set, otherwise a random one
@@ -24,7 +25,7 @@ const SECRET_FILE = 'jwt-secret';
  */
 export function loadOrCreateSecret(dataDir: string, configured: string | undefined): Uint8Array {
   if (configured) return new TextEncoder().encode(configured);
-  const file = join(dataDir, SECRET_FILE);
+  const file = join(dataDir, JWT_SECRET_FILE);
   if (!existsSync(file)) {
     mkdirSync(dataDir, { recursive: true });
     writeFileSync(file, randomBytes(48).toString('base64url'), { mode: 0o600, flag: 'wx' });

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { deadLettersCommand } from './dead-letters';
 import { digestCommand } from './digest';
+import { encryptLogCommand } from './encrypt-log';
 import { eraseCommand } from './erase';
 import { exportCommand } from './export';
 import { rebuildCommand } from './rebuild';
@@ -20,6 +21,7 @@ const COMMANDS = [
   replayCommand,
   exportCommand,
   eraseCommand,
+  encryptLogCommand,
 ] as const;
 
 /**

@@ -33,6 +33,8 @@ export interface PreparedEvent {
   readonly metadata: EventMetadata;
   readonly dataJson: string;
   readonly metadataJson: string;
+  /** The caller's `recordedAt` (a copied log's); absent: the store's time of the append. */
+  readonly recordedAt?: string;
 }
 
 /** A validated append request. */
@@ -67,7 +69,7 @@ export interface AppendContext {
   head(streamName: string): StreamHead | undefined;
   /** The stored event with this id, if any. */
   findEvent(eventId: string): ExistingEvent | undefined;
-  /** The time the store records for this append (ISO 8601, UTC). */
+  /** The time the store records for this append (ISO 8601, UTC), unless an event brings its own. */
   readonly recordedAt: string;
 }
 
@@ -130,8 +132,23 @@ export function prepareAppend(
     const size = Buffer.byteLength(dataJson, 'utf8') + Buffer.byteLength(metadataJson, 'utf8');
     if (size > MAX_EVENT_BYTES)
       throw new EventTooLargeError(streamName, event.type, size, MAX_EVENT_BYTES);
+    if (event.recordedAt !== undefined && !isCanonicalInstant(event.recordedAt)) {
+      throw new InvalidEventError(
+        streamName,
+        `recordedAt of '${event.type}' must be an ISO 8601 UTC instant as Date.toISOString writes it (e.g. 2025-11-10T02:00:00.000Z), not ${JSON.stringify(event.recordedAt)}`,
+      );
+    }
     const { data, metadata } = event;
-    return { eventId, idSupplied, type: event.type, data, metadata, dataJson, metadataJson };
+    return {
+      eventId,
+      idSupplied,
+      type: event.type,
+      data,
+      metadata,
+      dataJson,
+      metadataJson,
+      ...(event.recordedAt !== undefined ? { recordedAt: event.recordedAt } : {}),
+    };
   });
   return { streamName, expectedRevision, events: prepared };
 }
@@ -166,7 +183,7 @@ export function planAppend(append: PreparedAppend, context: AppendContext): Appe
       type: event.type,
       data: event.data,
       metadata: event.metadata,
-      recordedAt: context.recordedAt,
+      recordedAt: event.recordedAt ?? context.recordedAt,
       prevHash,
     };
     const hash = hashCanonicalEvent({
@@ -213,6 +230,14 @@ export function timeOrderedUuid(now = Date.now()): string {
   const time = now.toString(16).padStart(12, '0');
   const random = randomUUID();
   return `${time.slice(0, 8)}-${time.slice(8, 12)}-7${random.slice(15)}`;
+}
+
+// Only the one spelling of an instant: the text is hashed, and PostgreSQL (timestamptz) gives
+// back exactly this form, so a copied event hashes the same in every adapter.
+function isCanonicalInstant(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  const time = Date.parse(value);
+  return !Number.isNaN(time) && new Date(time).toISOString() === value;
 }
 
 function assertValidExpectedRevision(streamName: string, expected: ExpectedRevision): void {

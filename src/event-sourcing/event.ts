@@ -42,6 +42,14 @@ export interface NewEvent<
   readonly metadata: EventMetadata;
   /** A UUID chosen by the caller to make a retried append idempotent; generated when absent. */
   readonly eventId?: string;
+  /**
+   * For copying a log only (the `encrypt-log` migration, docs/privacy-migration.md): the time the
+   * original store recorded the event, kept instead of the time of this append, so that answers
+   * "as known at" a time stay the same. The service never sets it; every event it writes gets
+   * the store's clock. ISO 8601 in UTC exactly as `Date.prototype.toISOString` writes it (the
+   * hash covers the text, so every adapter must store it unchanged).
+   */
+  readonly recordedAt?: string;
 }
 
 /** An event as the store recorded it: what was appended plus what the store assigned. */

@@ -1,13 +1,18 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppConfig, loadConfig } from '../config/app-config';
 import { SUBJECT_KEY_STORE, type SubjectKeyStore } from '../event-sourcing/personal-data/key-store';
+import { freshSchemaUrl } from '../../test/support/postgres';
 import { PostgresSubjectKeyStore } from './keys/postgres-subject-key-store';
 import { SqliteSubjectKeyStore } from './keys/sqlite-subject-key-store';
-import { SubjectKeyStoreModule, createSubjectKeyStore } from './subject-key-store.module';
+import {
+  SubjectKeyStoreModule,
+  createSubjectKeyStore,
+  openExistingSubjectKeyStore,
+} from './subject-key-store.module';
 
 describe('SubjectKeyStoreModule', () => {
   let dir: string;
@@ -31,6 +36,32 @@ describe('SubjectKeyStoreModule', () => {
     );
     expect(postgres).toBeInstanceOf(PostgresSubjectKeyStore);
     await postgres.close();
+  });
+
+  it('opens an existing key store only, creating nothing where there is none', async () => {
+    const sqlite = loadConfig({ DATA_DIR: dir });
+    expect(await openExistingSubjectKeyStore(sqlite)).toBeUndefined();
+    expect(readdirSync(dir)).toEqual([]);
+    const created = createSubjectKeyStore(sqlite);
+    const secret = await created.pseudonymSecret();
+    await created.close();
+    const existing = await openExistingSubjectKeyStore(sqlite);
+    expect((await existing?.existingPseudonymSecret())?.equals(secret)).toBe(true);
+    await existing?.close();
+
+    const postgres = loadConfig({
+      DATA_DIR: dir,
+      KEY_STORE: 'postgres',
+      DATABASE_URL: await freshSchemaUrl(),
+    });
+    expect(await openExistingSubjectKeyStore(postgres)).toBeUndefined();
+    const made = createSubjectKeyStore(postgres);
+    await made.ping();
+    await made.close();
+    const found = await openExistingSubjectKeyStore(postgres);
+    expect(found).toBeInstanceOf(PostgresSubjectKeyStore);
+    expect(await found?.existingPseudonymSecret()).toBeUndefined();
+    await found?.close();
   });
 
   it('provides SUBJECT_KEY_STORE to the app and closes it on shutdown', async () => {

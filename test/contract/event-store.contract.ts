@@ -403,6 +403,44 @@ export function describeEventStoreContract(
       });
     });
 
+    describe('copying a log (recordedAt given, for the encrypt-log migration only)', () => {
+      it('keeps each given recordedAt exactly, hashes it, and stamps the others itself', async () => {
+        const stream = uniqueStream();
+        const copied = (type: string, recordedAt: string) => ({
+          ...testEvent(type),
+          recordedAt,
+        });
+        const before = Date.now();
+        await store.append(
+          stream,
+          [copied('A', '2024-03-01T08:00:00.000Z'), copied('B', '2024-03-01T08:00:00.123Z')],
+          { expectedRevision: 'no_stream' },
+        );
+        await store.append(stream, [testEvent('C')], { expectedRevision: 1 });
+        const events = await store.readStream(stream);
+        expect(events.map((event) => event.recordedAt).slice(0, 2)).toEqual([
+          '2024-03-01T08:00:00.000Z',
+          '2024-03-01T08:00:00.123Z',
+        ]);
+        expect(Date.parse(events[2]!.recordedAt)).toBeGreaterThanOrEqual(before - 1000);
+        for (const event of events) expect(computeEventHash(event)).toBe(event.hash);
+        const all = await allEvents(store);
+        expect(all.find((event) => event.eventId === events[1]!.eventId)?.recordedAt).toBe(
+          '2024-03-01T08:00:00.123Z',
+        );
+      });
+
+      it.each(['2024-03-01', '2024-03-01T08:00:00Z', '2024-03-01T10:00:00.000+02:00', 'yesterday'])(
+        'refuses recordedAt %j (one spelling only: the text is hashed) with INVALID_EVENT',
+        async (recordedAt) => {
+          await expectCode(
+            store.append(uniqueStream(), [{ ...testEvent(), recordedAt }]),
+            'INVALID_EVENT',
+          );
+        },
+      );
+    });
+
     describe('stream heads (for verification)', () => {
       it('records each stream head with its last append, listed in name order and paged', async () => {
         if (!features.gapFreePositions) {

@@ -1,20 +1,28 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SubjectKey, SubjectKeyStore } from '../../src/event-sourcing/personal-data/key-store';
+import {
+  SubjectKeyConflictError,
+  type SubjectKey,
+  type SubjectKeyStore,
+  type SubjectKeyStoreCopy,
+} from '../../src/event-sourcing/personal-data/key-store';
 import { PostgresSubjectKeyStore } from '../../src/stores/keys/postgres-subject-key-store';
 import { SqliteSubjectKeyStore } from '../../src/stores/keys/sqlite-subject-key-store';
 import { Client } from 'pg';
 import { freshSchemaUrl, storedCopies } from '../support/postgres';
 import { filesIn, placesHolding, purgeUntilGone } from '../support/traces';
 
+/** Every adapter is also copied from and into by the encrypt-log migration. */
+type Store = SubjectKeyStore & SubjectKeyStoreCopy;
+
 /** A store, more instances over the same storage, and a look at the raw bytes it stores. */
 type Subject = {
-  store: SubjectKeyStore;
+  store: Store;
   /** Another instance over the same file or database, as another process would open it. */
-  another: () => SubjectKeyStore;
+  another: () => Store;
   /** Closes every instance and opens a new one on the same storage. */
-  reopen: () => Promise<SubjectKeyStore>;
+  reopen: () => Promise<Store>;
   /** Where the storage holds any of these keys (file names; `pg_dump`, `heap`): none, ideally. */
   traces: (keys: readonly Buffer[]) => Promise<string[]>;
   dispose: () => Promise<void>;
@@ -25,7 +33,7 @@ const subjects: Array<[string, () => Promise<Subject>]> = [
     'sqlite',
     () => {
       const dir = mkdtempSync(join(tmpdir(), 'keys-'));
-      let opened: SubjectKeyStore[] = [];
+      let opened: Store[] = [];
       const another = () => {
         opened.push(new SqliteSubjectKeyStore(join(dir, 'keys.sqlite')));
         return opened[opened.length - 1]!;
@@ -54,7 +62,7 @@ const subjects: Array<[string, () => Promise<Subject>]> = [
     'postgres',
     async () => {
       const url = await freshSchemaUrl();
-      let opened: SubjectKeyStore[] = [];
+      let opened: Store[] = [];
       const another = () => {
         opened.push(new PostgresSubjectKeyStore(url));
         return opened[opened.length - 1]!;
@@ -79,7 +87,7 @@ const subjects: Array<[string, () => Promise<Subject>]> = [
 
 describe.each(subjects)('SubjectKeyStore contract: %s', (_name, open) => {
   let subject: Subject;
-  let store: SubjectKeyStore;
+  let store: Store;
   beforeEach(async () => {
     subject = await open();
     store = subject.store;
@@ -239,6 +247,80 @@ describe.each(subjects)('SubjectKeyStore contract: %s', (_name, open) => {
     await expect(store.ping()).rejects.toBeInstanceOf(Error);
     // afterEach closes every instance again: make that a no-op for this one.
     subject = { ...subject, dispose: () => Promise.resolve() };
+  });
+});
+
+describe.each(subjects)('SubjectKeyStore copy (encrypt-log): %s', (_name, open) => {
+  let from: Subject;
+  let into: Subject;
+  beforeEach(async () => {
+    from = await open();
+    into = await open();
+  });
+  afterEach(async () => {
+    await from.dispose();
+    await into.dispose();
+  });
+
+  it('reads nothing from a store never used, and makes no secret by asking', async () => {
+    expect(await from.store.existingPseudonymSecret()).toBeUndefined();
+    expect(await from.store.readEntries('', 10)).toEqual([]);
+    expect(await from.another().existingPseudonymSecret()).toBeUndefined();
+  });
+
+  it('copies the secret, every key and every tombstone, paged in subject order', async () => {
+    const secret = await from.store.pseudonymSecret();
+    const created = await from.store.keys(['bb', 'aa', 'dd'], true);
+    await from.store.erase('cc', '2026-03-01T10:00:00.000Z');
+    await from.store.erase('dd', '2026-03-02T10:00:00.000Z');
+    expect((await from.store.existingPseudonymSecret())?.equals(secret)).toBe(true);
+
+    const first = await from.store.readEntries('', 3);
+    expect(first.map((entry) => entry.subjectRef)).toEqual(['aa', 'bb', 'cc']);
+    const rest = await from.store.readEntries('cc', 3);
+    expect(rest).toEqual([
+      { subjectRef: 'dd', key: { state: 'erased', erasedAt: '2026-03-02T10:00:00.000Z' } },
+    ]);
+    expect(first[0]).toEqual({ subjectRef: 'aa', key: created.get('aa') });
+
+    await into.store.adoptPseudonymSecret(secret);
+    await into.store.importEntries([...first, ...rest]);
+    const reopened = await into.reopen();
+    expect((await reopened.pseudonymSecret()).equals(secret)).toBe(true);
+    expect(await reopened.keys(['aa', 'bb', 'cc', 'dd'], true)).toEqual(
+      await from.store.keys(['aa', 'bb', 'cc', 'dd'], false),
+    );
+    // Copying the same again changes nothing.
+    await reopened.adoptPseudonymSecret(secret);
+    await reopened.importEntries(first);
+    expect(await reopened.readEntries('', 10)).toEqual([...first, ...rest]);
+  });
+
+  it('never replaces a key, a tombstone or the secret of the store copied into', async () => {
+    await into.store.keys(['aa'], true);
+    await into.store.erase('cc', '2026-03-01T10:00:00.000Z');
+    const live = { state: 'live', key: Buffer.alloc(32, 7) } as const;
+    await expect(into.store.importEntries([{ subjectRef: 'aa', key: live }])).rejects.toThrow(
+      SubjectKeyConflictError,
+    );
+    await expect(into.store.importEntries([{ subjectRef: 'cc', key: live }])).rejects.toThrow(
+      SubjectKeyConflictError,
+    );
+    await expect(
+      into.store.importEntries([
+        { subjectRef: 'cc', key: { state: 'erased', erasedAt: '2026-04-01T00:00:00.000Z' } },
+      ]),
+    ).rejects.toThrow(SubjectKeyConflictError);
+    expect((await into.store.keys(['cc'], false)).get('cc')).toEqual({
+      state: 'erased',
+      erasedAt: '2026-03-01T10:00:00.000Z',
+    });
+    const secret = await into.store.pseudonymSecret();
+    await expect(into.store.adoptPseudonymSecret(Buffer.alloc(32, 1))).rejects.toThrow(
+      SubjectKeyConflictError,
+    );
+    await expect(into.store.adoptPseudonymSecret(Buffer.alloc(16, 1))).rejects.toThrow(TypeError);
+    expect((await into.another().pseudonymSecret()).equals(secret)).toBe(true);
   });
 });
 

@@ -41,5 +41,30 @@ export interface SubjectKeyStore {
   close(): Promise<void>;
 }
 
+/** One subject as a key store holds it: a live key or a tombstone. */
+export type SubjectKeyEntry = { readonly subjectRef: string; readonly key: SubjectKey };
+
+/**
+ * Copying one key store into another, for the `encrypt-log` migration only
+ * (docs/privacy-migration.md): the new log's store must make the same pseudonyms and open what
+ * the old store sealed, and a subject erased before stays erased. The service never copies keys.
+ */
+export interface SubjectKeyStoreCopy {
+  /** The pseudonym secret, if the store has made one; unlike `pseudonymSecret`, never makes one. */
+  existingPseudonymSecret(): Promise<Buffer | undefined>;
+  /**
+   * Up to `maxCount` subjects with a subjectRef after `afterSubjectRef` ('' for the first), in
+   * code-point order, each with its key or tombstone.
+   */
+  readEntries(afterSubjectRef: string, maxCount: number): Promise<SubjectKeyEntry[]>;
+  /** Makes `secret` this store's pseudonym secret; refuses a store that already has another. */
+  adoptPseudonymSecret(secret: Buffer): Promise<void>;
+  /** Writes entries copied from another store as they are; refuses a subject held differently. */
+  importEntries(entries: readonly SubjectKeyEntry[]): Promise<void>;
+}
+
+/** A store that holds other keys for a subject, or another secret, than the one being copied in. */
+export class SubjectKeyConflictError extends Error {}
+
 /** Injection token of the configured `SubjectKeyStore`. */
 export const SUBJECT_KEY_STORE = Symbol('SubjectKeyStore');

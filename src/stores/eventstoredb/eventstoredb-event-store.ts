@@ -78,6 +78,10 @@ const MAX_BACKOFF_MS = 5000;
  * re-plans, so the caller's own expected revision is still honoured exactly. A retried append
  * is recognised when its events are the stream's latest (EventStoreDB's own idempotency
  * window is similar).
+ *
+ * `recordedAt` is ours, kept in each event's metadata beside its hashes, so an event copied with
+ * its original `recordedAt` (the encrypt-log migration) keeps it here as in the SQL stores; the
+ * server's own `created` stamp cannot be set and shows the time of the copy.
  */
 export class EventStoreDbEventStore implements EventStore {
   private readonly client: EventStoreDBClient;

@@ -1,9 +1,24 @@
 import { randomBytes } from 'node:crypto';
 import { Pool } from 'pg';
-import type { SubjectKey, SubjectKeyStore } from '../../event-sourcing/personal-data/key-store';
+import type {
+  SubjectKey,
+  SubjectKeyEntry,
+  SubjectKeyStore,
+  SubjectKeyStoreCopy,
+} from '../../event-sourcing/personal-data/key-store';
 import { migratePostgres } from '../postgres/postgres-migrations';
 import { rewriteTable } from '../postgres/postgres-purge';
-import { KEY_BYTES, type SubjectKeyRow, distinctRefs, keysByRef } from './subject-key-rows';
+import {
+  KEY_BYTES,
+  type SubjectKeyRow,
+  assertSameEntry,
+  assertSameSecret,
+  assertSecretSize,
+  distinctRefs,
+  entriesOf,
+  keysByRef,
+  rowOf,
+} from './subject-key-rows';
 
 const SCHEMA_LOCK = 7_264_534;
 
@@ -51,7 +66,7 @@ const READ =
  * until `purgeDeleted` rewrites it. PostgreSQL's own WAL, and any base backup or WAL archive,
  * keep the bytes until they are recycled or deleted: no statement can reach those.
  */
-export class PostgresSubjectKeyStore implements SubjectKeyStore {
+export class PostgresSubjectKeyStore implements SubjectKeyStore, SubjectKeyStoreCopy {
   private readonly pool: Pool;
   private readonly ready: Promise<void>;
   private secret: Promise<Buffer> | undefined;
@@ -135,6 +150,69 @@ export class PostgresSubjectKeyStore implements SubjectKeyStore {
   async purgeDeleted(): Promise<void> {
     await this.ready;
     await rewriteTable(this.pool, 'subject_keys');
+  }
+
+  /**
+   * Whether the database (its search_path) holds a key store already, found without creating
+   * one: the encrypt-log migration reads the old store only where there is one.
+   */
+  static async existsAt(connectionString: string): Promise<boolean> {
+    const pool = new Pool({ connectionString, max: 1 });
+    pool.on('error', () => undefined);
+    try {
+      const { rows } = await pool.query<{ found: boolean }>(
+        "SELECT to_regclass('pseudonym_secret') IS NOT NULL AS found",
+      );
+      return rows[0]!.found;
+    } finally {
+      await pool.end();
+    }
+  }
+
+  async existingPseudonymSecret(): Promise<Buffer | undefined> {
+    await this.ready;
+    const { rows } = await this.pool.query<{ secret: Buffer }>(
+      'SELECT secret FROM pseudonym_secret WHERE id = 1',
+    );
+    return rows[0]?.secret;
+  }
+
+  async readEntries(afterSubjectRef: string, maxCount: number): Promise<SubjectKeyEntry[]> {
+    await this.ready;
+    const { rows } = await this.pool.query<SubjectKeyRow>(
+      'SELECT subject_ref, key, erased_at FROM subject_keys WHERE subject_ref COLLATE "C" > $1 ORDER BY subject_ref COLLATE "C" LIMIT $2',
+      [afterSubjectRef, maxCount],
+    );
+    return entriesOf(rows);
+  }
+
+  async adoptPseudonymSecret(secret: Buffer): Promise<void> {
+    assertSecretSize(secret);
+    await this.ready;
+    await this.pool.query(
+      'INSERT INTO pseudonym_secret (id, secret) VALUES (1, $1) ON CONFLICT (id) DO NOTHING',
+      [secret],
+    );
+    const stored = await this.existingPseudonymSecret();
+    assertSameSecret(stored!, secret);
+    this.secret = Promise.resolve(stored!);
+  }
+
+  async importEntries(entries: readonly SubjectKeyEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    await this.ready;
+    const rows = entries.map(rowOf);
+    // Rows already there are left alone, then compared: a key is never replaced.
+    await this.pool.query(
+      `INSERT INTO subject_keys (subject_ref, key, erased_at)
+       SELECT * FROM unnest($1::text[], $2::bytea[], $3::text[])
+       ON CONFLICT (subject_ref) DO NOTHING`,
+      [rows.map((row) => row[0]), rows.map((row) => row[1]), rows.map((row) => row[2])],
+    );
+    const stored = keysByRef(
+      (await this.pool.query<SubjectKeyRow>(READ, [entries.map((entry) => entry.subjectRef)])).rows,
+    );
+    for (const entry of entries) assertSameEntry(stored.get(entry.subjectRef), entry);
   }
 
   async ping(): Promise<void> {

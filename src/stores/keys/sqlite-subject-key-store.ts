@@ -1,8 +1,24 @@
 import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import type { SubjectKey, SubjectKeyStore } from '../../event-sourcing/personal-data/key-store';
+import type {
+  SubjectKey,
+  SubjectKeyEntry,
+  SubjectKeyStore,
+  SubjectKeyStoreCopy,
+} from '../../event-sourcing/personal-data/key-store';
 import { migrate, openWalDatabase, settle, truncateWal } from '../sqlite/sqlite-database';
-import { KEY_BYTES, type SubjectKeyRow, distinctRefs, keysByRef } from './subject-key-rows';
+import {
+  KEY_BYTES,
+  type SubjectKeyRow,
+  assertSameEntry,
+  assertSameSecret,
+  assertSecretSize,
+  distinctRefs,
+  entriesOf,
+  keysByRef,
+  rowOf,
+  subjectKeyOf,
+} from './subject-key-rows';
 
 /**
  * The key file's schema. A row holds a live key, or (key NULL) the tombstone of an erased
@@ -36,12 +52,15 @@ CREATE TABLE pseudonym_secret (
  * Commits are synchronous=FULL: a key lost to a power cut after data was encrypted with it
  * would make that data unreadable, and a lost erasure would bring a key back.
  */
-export class SqliteSubjectKeyStore implements SubjectKeyStore {
+export class SqliteSubjectKeyStore implements SubjectKeyStore, SubjectKeyStoreCopy {
   private readonly db: Database.Database;
   private readonly statements;
   private readonly readKeys: Database.Transaction<(refs: readonly string[]) => SubjectKeyRow[]>;
   private readonly createKeys: Database.Transaction<
     (refs: readonly string[], createdAt: string) => SubjectKeyRow[]
+  >;
+  private readonly copyIn: Database.Transaction<
+    (entries: readonly SubjectKeyEntry[], createdAt: string) => void
   >;
   private secret: Buffer | undefined;
 
@@ -80,6 +99,12 @@ export class SqliteSubjectKeyStore implements SubjectKeyStore {
         )
         .pluck(),
       ping: this.db.prepare('SELECT 1'),
+      entries: this.db.prepare(
+        'SELECT subject_ref, key, erased_at FROM subject_keys WHERE subject_ref > ? ORDER BY subject_ref LIMIT ?',
+      ),
+      insert: this.db.prepare(
+        'INSERT INTO subject_keys (subject_ref, key, created_at, erased_at) VALUES (?, ?, ?, ?)',
+      ),
     };
     const find = (ref: string) => this.statements.find.get(ref) as SubjectKeyRow | undefined;
     const findAll = (refs: readonly string[]) =>
@@ -94,6 +119,16 @@ export class SqliteSubjectKeyStore implements SubjectKeyStore {
           this.statements.create.run(ref, randomBytes(KEY_BYTES), createdAt);
       }
       return findAll(refs);
+    });
+    this.copyIn = this.db.transaction((entries: readonly SubjectKeyEntry[], createdAt: string) => {
+      for (const entry of entries) {
+        const stored = find(entry.subjectRef);
+        if (stored) assertSameEntry(subjectKeyOf(stored), entry);
+        else {
+          const [ref, key, erasedAt] = rowOf(entry);
+          this.statements.insert.run(ref, key, createdAt, erasedAt);
+        }
+      }
     });
   }
 
@@ -129,6 +164,33 @@ export class SqliteSubjectKeyStore implements SubjectKeyStore {
 
   purgeDeleted(): Promise<void> {
     return settle(() => truncateWal(this.db));
+  }
+
+  existingPseudonymSecret(): Promise<Buffer | undefined> {
+    return settle(() => {
+      const secret = this.statements.secret.get() as Buffer | undefined;
+      return secret && Buffer.from(secret);
+    });
+  }
+
+  readEntries(afterSubjectRef: string, maxCount: number): Promise<SubjectKeyEntry[]> {
+    return settle(() =>
+      entriesOf(this.statements.entries.all(afterSubjectRef, maxCount) as SubjectKeyRow[]),
+    );
+  }
+
+  adoptPseudonymSecret(secret: Buffer): Promise<void> {
+    return settle(() => {
+      assertSecretSize(secret);
+      this.statements.createSecret.run(secret, new Date().toISOString());
+      const stored = this.statements.secret.get() as Buffer;
+      assertSameSecret(stored, secret);
+      this.secret = stored;
+    });
+  }
+
+  importEntries(entries: readonly SubjectKeyEntry[]): Promise<void> {
+    return settle(() => this.copyIn.immediate(entries, new Date().toISOString()));
   }
 
   ping(): Promise<void> {
