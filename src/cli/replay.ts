@@ -1,4 +1,5 @@
 import { type Command, InvalidArgumentError } from 'commander';
+import { EVENT_SCHEMAS } from '../event-schemas';
 import { loadConfigOrExit } from '../config/load-config-or-exit';
 import { isInstant } from '../http/validators';
 import { foldProjection } from '../projections/projection';
@@ -10,7 +11,7 @@ export function replayCommand(program: Command): void {
   program
     .command('replay')
     .description(
-      'print the events of one stream and the state the projections fold from them (as recorded, optionally up to an instant)',
+      'print the events of one stream (in their current shape, as every reader sees them) and the state the projections fold from them, optionally up to an instant',
     )
     .requiredOption('--stream <name>', 'stream name, e.g. participant-<id>')
     .option(
@@ -28,7 +29,7 @@ export function replayCommand(program: Command): void {
     )
     .action(async (options: { stream: string; until?: string }) => {
       const settings = loadConfigOrExit();
-      const events = createEventStore(settings);
+      const events = createEventStore(settings, EVENT_SCHEMAS);
       try {
         const until = options.until === undefined ? Infinity : Date.parse(options.until);
         const stream = (await events.readStream(options.stream)).filter(

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteEventStore } from '../../stores/sqlite/sqlite-event-store';
 import type { EventMetadata, JsonObject, NewEvent, RecordedEvent } from '../event';
+import { verifyChains } from '../verify-chains';
 import {
   EventSchemaRegistry,
   SchemaHistoryError,
@@ -204,7 +205,7 @@ describe('UpcastingEventStore', () => {
     expect(seen).toEqual(current);
   });
 
-  it('keeps the stored form for what checks hashes: unchanged', async () => {
+  it('keeps the stored form for what checks hashes: unchanged, and its chains verify', async () => {
     await store.append('reading-1', [
       { type: 'Measured', data: { mm: 6, unit: 'mm' }, metadata: metadata(0) },
     ]);
@@ -214,9 +215,23 @@ describe('UpcastingEventStore', () => {
       [{ mm: 5 }, 2],
       [{ mm: 6, unit: 'mm' }, 3],
     ]);
+    expect((await verifyChains(store.stored)).problems).toEqual([]);
+    // Read upcast, the old events no longer match their hashes: why verification reads `stored`.
+    const upcast = { form: 'stored' as const, ...pick(store) };
+    expect((await verifyChains(upcast)).problems.map((problem) => problem.revision)).toEqual([
+      0, 1,
+    ]);
   });
 
   it('will not take an upcasting store as a stored log', () => {
     expect(() => storedLog(store)).toThrow('use its `stored` log');
   });
 });
+
+function pick(store: UpcastingEventStore) {
+  return {
+    readStream: store.readStream.bind(store),
+    readAll: store.readAll.bind(store),
+    headPosition: store.headPosition.bind(store),
+  };
+}
