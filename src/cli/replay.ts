@@ -44,7 +44,18 @@ export function replayCommand(program: Command): void {
           process.stdout.write(`\n${stream.length} events. State folded by the projections:\n`);
           for (const projection of PROJECTIONS) {
             if (projection.createsOnly) continue;
-            for (const [key, doc] of foldProjection(projection, stream))
+            let folded: Map<string, unknown>;
+            try {
+              folded = foldProjection(projection, stream);
+            } catch (error) {
+              // Some read models need other streams too: the applications read model meets a
+              // participant stream's enrolment without the application it enrols.
+              process.stdout.write(
+                `${projection.name}: not folded from this stream alone (${(error as Error).message})\n`,
+              );
+              continue;
+            }
+            for (const [key, doc] of folded)
               process.stdout.write(
                 `${projection.name} ${key}:\n${JSON.stringify(await vault.unseal(doc), null, 2)}\n`,
               );
