@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { UnsealInterceptor } from './http/unseal.interceptor';
+import { EVENT_SCHEMAS } from './event-schemas';
 import { PERSONAL_DATA_POLICY } from './personal-data';
 import { PrivacyModule } from './privacy/privacy.module';
 import { SubjectKeyStoreModule } from './stores/subject-key-store.module';
@@ -31,7 +32,7 @@ export class AppModule {
         ConfigHolderModule.register(config, clock),
         CqrsModule.forRoot(),
         SubjectKeyStoreModule,
-        EventStoreModule.forRoot(PERSONAL_DATA_POLICY),
+        EventStoreModule.forRoot(PERSONAL_DATA_POLICY, EVENT_SCHEMAS),
         AuthModule,
         IdempotencyModule,
         ReadModelStoreModule,

@@ -66,7 +66,10 @@ export class LogPageQueryDto extends ReadQueryDto {
   cursor?: string;
 }
 
-/** The raw record for auditors: streams and the log as stored, with hashes; verification. */
+/**
+ * The record for auditors: streams and the log with their hashes, each event in its type's
+ * current shape (the form the hashes cover is `export --sealed`); verification.
+ */
 @ApiTags('audit')
 @ApiBearerAuth()
 @Roles('auditor')
@@ -81,7 +84,7 @@ export class AuditController {
   @Get('streams/:streamName')
   @ApiOperation({
     summary:
-      'Every event of one stream as stored: data, metadata, revision, position, recordedAt, prevHash, hash (paged by revision)',
+      'Every event of one stream: data (in its current schema version), metadata, revision, position, recordedAt, prevHash, hash (paged by revision)',
   })
   @ApiResponse({ status: 404, type: ProblemDocumentDto, description: 'no such stream' })
   async stream(@Param('streamName') streamName: string, @Query() query: StreamPageQueryDto) {

@@ -13,7 +13,7 @@ import {
   canonicalJson,
   computeEventHash,
   MerkleTreeHasher,
-  type EventStore,
+  type StoredEventLog,
 } from '../event-sourcing';
 
 /** The private key that signs digests; stays in DATA_DIR (0600). */
@@ -79,10 +79,11 @@ export function fingerprint(publicKey: KeyObject): string {
 /**
  * The tree head of the log's events, up to `upTo` (default: all of them). The leaves are the
  * events' SHA-256 hashes recomputed from their content, so a changed event changes the root
- * whether or not its stored hash was changed with it.
+ * whether or not its stored hash was changed with it. It reads the log as stored: an upcast
+ * event would not hash to what was signed.
  */
 export async function logTreeHead(
-  store: EventStore,
+  store: StoredEventLog,
   options: { upTo?: number; onProgress?: (position: number) => void } = {},
 ): Promise<{ treeSize: number; position: number; rootHash: string }> {
   const hasher = new MerkleTreeHasher();
@@ -104,7 +105,7 @@ export async function logTreeHead(
 
 /** Signs the tree head of the log as it is now (or up to `upTo`). */
 export async function createDigest(
-  store: EventStore,
+  store: StoredEventLog,
   keys: { privateKey: KeyObject; publicKey: KeyObject },
   options: { upTo?: number; now?: Date; onProgress?: (position: number) => void } = {},
 ): Promise<SignedDigest> {
@@ -137,7 +138,7 @@ export type DigestCheck = {
  * it (its first `treeSize` events have the signed tree head). Only the signed bytes are trusted.
  */
 export async function checkDigest(
-  store: EventStore,
+  store: StoredEventLog,
   digest: unknown,
   publicKey: KeyObject,
   onProgress?: (position: number) => void,

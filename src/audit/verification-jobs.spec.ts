@@ -6,6 +6,7 @@ import { PROJECTIONS } from '../read-models';
 import { FixedClock } from '../shared/clock';
 import { SqliteReadModelStore } from '../stores/read-models/sqlite-read-model-store';
 import { SqliteEventStore } from '../stores/sqlite/sqlite-event-store';
+import { storedLog } from '../event-sourcing';
 import { testEvent } from '../../test/support/events';
 import {
   KEPT_FINISHED_JOBS,
@@ -28,6 +29,7 @@ describe('VerificationJobs', () => {
     readModels = new SqliteReadModelStore(join(dir, 'read-models.sqlite'));
     jobs = new VerificationJobs(
       events,
+      storedLog(events),
       readModels,
       new FixedClock(new Date('2026-07-01T08:00:00Z')),
       PROJECTIONS,

@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import { EVENT_STORE, LOG, type ChainProblem, type EventStore } from '../event-sourcing';
+import {
+  EVENT_STORE,
+  LOG,
+  STORED_EVENT_LOG,
+  type ChainProblem,
+  type EventStore,
+  type StoredEventLog,
+} from '../event-sourcing';
 import { ApiProblem } from '../shared/api-problem';
 import type { Projection } from '../projections/projection';
 import { SERVED_PROJECTIONS } from '../projections/projections.module';
@@ -63,6 +70,7 @@ export class VerificationJobs implements OnModuleDestroy {
 
   constructor(
     @Inject(EVENT_STORE) private readonly events: EventStore,
+    @Inject(STORED_EVENT_LOG) private readonly stored: StoredEventLog,
     @Inject(READ_MODEL_STORE) private readonly readModels: ReadModelStore,
     @Inject(Clock) private readonly clock: Clock,
     @Inject(SERVED_PROJECTIONS) private readonly projections: ReadonlyArray<Projection<unknown>>,
@@ -115,21 +123,27 @@ export class VerificationJobs implements OnModuleDestroy {
     try {
       chainHead = await this.events.headPosition();
       job.view = { ...job.view, progress: { done: 0, total: 2 * chainHead } };
-      const report = await runVerification(this.events, this.readModels, this.projections, {
-        now: () => this.clock.now(),
-        signal: job.abort.signal,
-        onProgress: ({ step, position, head }) => {
-          // Until the replay starts, it is expected to go as far as the hash chains.
-          if (step === 'hash chains') chainHead = head;
-          job.view = {
-            ...job.view,
-            progress:
-              step === 'hash chains'
-                ? { done: position, total: 2 * head }
-                : { done: chainHead + position, total: chainHead + head },
-          };
+      const report = await runVerification(
+        this.stored,
+        this.events,
+        this.readModels,
+        this.projections,
+        {
+          now: () => this.clock.now(),
+          signal: job.abort.signal,
+          onProgress: ({ step, position, head }) => {
+            // Until the replay starts, it is expected to go as far as the hash chains.
+            if (step === 'hash chains') chainHead = head;
+            job.view = {
+              ...job.view,
+              progress:
+                step === 'hash chains'
+                  ? { done: position, total: 2 * head }
+                  : { done: chainHead + position, total: chainHead + head },
+            };
+          },
         },
-      });
+      );
       const findings: VerificationFinding[] = [
         ...report.log.problems.map((problem) => ({ source: 'log' as const, ...problem })),
         ...(report.log.unlistedProblems > 0

@@ -1,4 +1,9 @@
-import { verifyChains, type ChainReport, type EventStore } from '../event-sourcing';
+import {
+  verifyChains,
+  type ChainReport,
+  type EventStore,
+  type StoredEventLog,
+} from '../event-sourcing';
 import type { Projection } from '../projections/projection';
 import type { ReadModelStore } from '../projections/read-model-store';
 import { verifyReadModels, type ReadModelReport } from '../projections/verify-read-models';
@@ -22,8 +27,13 @@ export type VerificationProgress = {
   readonly head: number;
 };
 
-/** Verifies the hash chains, then the read models; changes nothing that is served. */
+/**
+ * Verifies the hash chains, then the read models; changes nothing that is served. The chains
+ * are checked on the log as stored (`stored`), the read models against a replay of the same
+ * log in its current shape (`events`, as the projections read it).
+ */
 export async function runVerification(
+  stored: StoredEventLog,
   events: EventStore,
   readModels: ReadModelStore,
   projections: ReadonlyArray<Projection<unknown>>,
@@ -36,7 +46,7 @@ export async function runVerification(
 ): Promise<VerificationReport> {
   const now = options.now ?? (() => new Date());
   const startedAt = now().toISOString();
-  const log = await verifyChains(events, {
+  const log = await verifyChains(stored, {
     signal: options.signal,
     onProgress: ({ position, head }) =>
       options.onProgress?.({ step: 'hash chains', position, head }),

@@ -2,14 +2,15 @@ import { ApiProblem } from '../shared/api-problem';
 import type { Principal } from '../shared/principal';
 
 /**
- * Whose an application or participant is: the student's pseudonym, or (in records written before
- * personal data was sealed) their plain `sub`.
+ * Whose an application or participant is: the student's pseudonym, or, in records written before
+ * personal data was sealed (`subjectRef` null), their plain `sub`.
  */
-export type Owner = { readonly subjectRef?: string; readonly sub?: unknown };
+export type Owner = { readonly subjectRef: string | null; readonly sub?: unknown };
 
 /** Whether the caller is the student who owns the record ("self"). */
 function isOwner(principal: Principal, owner: Owner): boolean {
-  if (owner.subjectRef !== undefined) return principal.subjectRef === owner.subjectRef;
+  if (owner.subjectRef !== null) return principal.subjectRef === owner.subjectRef;
+  // Written before sealing: the `sub` is stored in plain (a sealed one never equals a string).
   return typeof owner.sub === 'string' && owner.sub === principal.sub;
 }
 

@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { PUBLIC_KEY_FILE, createDigest, loadOrCreateDigestKeys } from '../audit/digest';
+import { EVENT_SCHEMAS } from '../event-schemas';
 import { loadConfigOrExit } from '../config/load-config-or-exit';
 import { createEventStore } from '../stores/event-store.module';
 import { progressBar } from './progress';
@@ -15,12 +16,13 @@ export function digestCommand(program: Command): void {
     .option('--out <file>', 'where to write it (default: DATA_DIR/digests/digest-POSITION.json)')
     .action(async (options: { out?: string }) => {
       const settings = loadConfigOrExit();
-      const events = createEventStore(settings);
+      const events = createEventStore(settings, EVENT_SCHEMAS);
       try {
         const keys = loadOrCreateDigestKeys(settings.dataDir);
-        const head = await events.headPosition();
+        const head = await events.stored.headPosition();
         const bar = progressBar('digest');
-        const digest = await createDigest(events, keys, {
+        // The hashes cover the events as stored, so the digest reads them so.
+        const digest = await createDigest(events.stored, keys, {
           upTo: head,
           onProgress: (position) => bar.update(position, head),
         });

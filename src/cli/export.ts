@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { loadConfigOrExit } from '../config/load-config-or-exit';
 import type { AppConfig } from '../config/app-config';
-import type { RecordedEvent } from '../event-sourcing';
+import { EVENT_SCHEMAS } from '../event-schemas';
+import type { RecordedEvent, StoredEventLog } from '../event-sourcing';
 import { createEventStore } from '../stores/event-store.module';
 import { withVault } from './personal-data';
 import { progressBar } from './progress';
@@ -10,12 +11,12 @@ export function exportCommand(program: Command): void {
   program
     .command('export')
     .description(
-      'write events with their hashes as NDJSON to stdout, in position order; personal fields opened (null with erased: true once erased)',
+      'write events with their hashes as NDJSON to stdout, in position order, in their current shape; personal fields opened (null with erased: true once erased)',
     )
     .option('--stream <name>', 'only this stream (in revision order)')
     .option(
       '--sealed',
-      'write personal fields as stored (ciphertext): the form the hashes cover, for re-hashing elsewhere',
+      'write events exactly as stored (personal fields as ciphertext, each in the schema version it was written in): the form the hashes cover, for re-hashing elsewhere',
     )
     .action(async (options: { stream?: string; sealed?: boolean }) => {
       const settings = loadConfigOrExit();
@@ -29,10 +30,14 @@ export function exportCommand(program: Command): void {
 
 async function exportEvents(
   settings: AppConfig,
-  options: { stream?: string },
+  options: { stream?: string; sealed?: boolean },
   open: (events: RecordedEvent[]) => Promise<RecordedEvent[]>,
 ): Promise<void> {
-  const events = createEventStore(settings);
+  const store = createEventStore(settings, EVENT_SCHEMAS);
+  // --sealed is for re-hashing: the events as stored. Otherwise as every reader sees them.
+  const events: Pick<StoredEventLog, 'readStream' | 'readAll' | 'headPosition'> = options.sealed
+    ? store.stored
+    : store;
   // Waits for the pipe to drain, so a large log streams instead of piling up in memory.
   const write = (line: string) =>
     new Promise<void>((resolve) => {
@@ -57,6 +62,6 @@ async function exportEvents(
     }
     bar.stop();
   } finally {
-    await events.close();
+    await store.close();
   }
 }

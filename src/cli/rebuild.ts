@@ -1,4 +1,5 @@
 import { type Command, Option } from 'commander';
+import { EVENT_SCHEMAS } from '../event-schemas';
 import { loadConfigOrExit } from '../config/load-config-or-exit';
 import { rebuildProjections } from '../projections/projection-rebuild';
 import { PROJECTIONS } from '../read-models';
@@ -19,7 +20,7 @@ export function rebuildCommand(program: Command): void {
     )
     .action(async (options: { projection?: string }) => {
       const settings = loadConfigOrExit();
-      const events = createEventStore(settings);
+      const events = createEventStore(settings, EVENT_SCHEMAS);
       const readModels = createReadModelStore(settings);
       const selected = PROJECTIONS.filter(
         (projection) => !options.projection || projection.name === options.projection,

@@ -5,6 +5,7 @@ import { AppModule } from '../app.module';
 import { selectionStream } from '../applications/domain/selection';
 import type { AppConfig } from '../config/app-config';
 import { loadConfigOrExit } from '../config/load-config-or-exit';
+import { EVENT_SCHEMAS } from '../event-schemas';
 import { EVENT_STORE, type EventStore, PersonalDataVault } from '../event-sourcing';
 import { DTDP_2025 } from '../programmes/domain/programme';
 import { seedProgrammes } from '../programmes/programme-seed';
@@ -21,7 +22,7 @@ export function seedCommand(program: Command): void {
     )
     .action(async (options: { demo?: boolean }) => {
       const settings = loadConfigOrExit();
-      const store = createEventStore(settings);
+      const store = createEventStore(settings, EVENT_SCHEMAS);
       try {
         const wrote = await seedProgrammes(store);
         process.stdout.write(

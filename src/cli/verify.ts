@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { PUBLIC_KEY_FILE, checkDigest } from '../audit/digest';
 import { runVerification } from '../audit/verification';
 import { loadConfigOrExit } from '../config/load-config-or-exit';
+import { EVENT_SCHEMAS } from '../event-schemas';
 import { PROJECTIONS } from '../read-models';
 import { createReadModelStore } from '../stores/read-model-store.module';
 import { createEventStore } from '../stores/event-store.module';
@@ -23,7 +24,7 @@ export function verifyCommand(program: Command): void {
     )
     .action(async (options: { digest?: string; publicKey?: string }) => {
       const settings = loadConfigOrExit();
-      const events = createEventStore(settings);
+      const events = createEventStore(settings, EVENT_SCHEMAS);
       const readModels = createReadModelStore(settings);
       let failed = false;
       try {
@@ -33,7 +34,7 @@ export function verifyCommand(program: Command): void {
             readFileSync(options.publicKey ?? join(settings.dataDir, PUBLIC_KEY_FILE)),
           );
           const bar = progressBar('digest');
-          const check = await checkDigest(events, digest, publicKey, (position) =>
+          const check = await checkDigest(events.stored, digest, publicKey, (position) =>
             bar.update(
               position,
               (digest as { statement?: { position?: number } }).statement?.position ?? position,
@@ -50,7 +51,7 @@ export function verifyCommand(program: Command): void {
           }
         }
         const bar = progressBar('verify');
-        const report = await runVerification(events, readModels, PROJECTIONS, {
+        const report = await runVerification(events.stored, events, readModels, PROJECTIONS, {
           onProgress: ({ position, head }) => bar.update(position, head),
         });
         bar.stop();

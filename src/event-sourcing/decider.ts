@@ -61,7 +61,8 @@ export function foldEvents<Event extends DomainEvent, State>(
   events: readonly RecordedEvent[],
 ): State {
   let state = decider.initialState();
-  // Events are the storage schema: what was appended under a type is that type's data.
+  // Events are the storage schema, read in their current shape: the service's store upcasts
+  // older versions (UpcastingEventStore), so what is read under a type is that type's data.
   for (const event of events) state = decider.evolve(state, event as unknown as Event);
   return state;
 }

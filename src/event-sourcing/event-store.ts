@@ -93,5 +93,14 @@ export interface EventStore {
   close(): Promise<void>;
 }
 
-/** Injection token of the configured `EventStore` (the port above), for the application's wiring. */
+/**
+ * Injection token of the configured `EventStore` (the port above), for the application's wiring:
+ * an `UpcastingEventStore`, so what is read from it is in the current shape of each event type.
+ */
 export const EVENT_STORE = Symbol('EventStore');
+
+/**
+ * Injection token of the same log as stored (`StoredEventLog`): for what checks hashes only
+ * (chain verification, digests).
+ */
+export const STORED_EVENT_LOG = Symbol('StoredEventLog');

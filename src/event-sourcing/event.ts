@@ -21,7 +21,11 @@ export interface EventMetadata {
   readonly correlationId: string;
   /** The id of the message (command or event) that directly caused this event; null for none. */
   readonly causationId: string | null;
-  /** Version of the event's `data` schema, for upcasting old events. */
+  /**
+   * Version of the event's `data` schema (1, 2, …): stamped per event type on append by the
+   * upcasting store, and brought to the current one on read (docs/design.md, "Schema versions
+   * and upcasting").
+   */
   readonly schemaVersion: number;
 }
 

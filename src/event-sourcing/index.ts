@@ -10,3 +10,4 @@ export * from './verify-chains';
 export * from './next-turn';
 export * from './merkle';
 export * from './personal-data';
+export * from './upcasting';

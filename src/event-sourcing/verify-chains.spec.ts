@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteEventStore } from '../stores/sqlite/sqlite-event-store';
 import { testEvent } from '../../test/support/events';
+import { storedLog } from './upcasting';
 import { MAX_LISTED_PROBLEMS, verifyChains } from './verify-chains';
 
 // A real SQLite log in a temporary folder, every event's data then changed behind the store.
@@ -30,7 +31,7 @@ describe('verifyChains on a log where every event was changed', () => {
     db.prepare(`UPDATE events SET data = '{"n":-1}'`).run();
     db.close();
 
-    const report = await verifyChains(store);
+    const report = await verifyChains(storedLog(store));
     expect(report.events).toBe(total);
     expect(report.problems).toHaveLength(MAX_LISTED_PROBLEMS);
     expect(report.problems[0]).toMatchObject({ streamName: 'restored-1', revision: 0 });

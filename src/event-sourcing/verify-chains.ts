@@ -1,6 +1,6 @@
 import { computeEventHash } from './event-hash';
-import type { EventStore } from './event-store';
 import { nextTurn } from './next-turn';
+import type { StoredEventLog } from './upcasting';
 
 /** One thing wrong with the log, named by the stream and revision (or position) it concerns. */
 export type ChainProblem = {
@@ -47,9 +47,10 @@ export type ChainProgress = { readonly position: number; readonly head: number }
  * - where the store keeps them, a missing position is a removed event, and a stream whose
  *   recorded head is past its last event has lost events at its end (its chain alone would
  *   still look whole).
+ * It reads the log as stored (`StoredEventLog`): an upcast event would not hash to its hash.
  */
 export async function verifyChains(
-  store: EventStore,
+  store: StoredEventLog,
   options: {
     readonly batchSize?: number;
     readonly onProgress?: (progress: ChainProgress) => void;

@@ -6,7 +6,7 @@ import type {
   EventStore,
   RecordedEvent,
 } from '../event-sourcing';
-import { StreamNotFoundError, foldEvents } from '../event-sourcing';
+import { StreamNotFoundError, UNSTAMPED_SCHEMA_VERSION, foldEvents } from '../event-sourcing';
 import type { Principal } from './principal';
 
 /** Who issues a command, and when: everything the edge adds to a domain command. */
@@ -27,13 +27,16 @@ export function commandContext(
   return { principal, correlationId: correlationId ?? randomUUID(), now };
 }
 
-/** The metadata every event of a command carries. */
-export function eventMetadata(context: CommandContext, schemaVersion = 1): EventMetadata {
+/**
+ * The metadata every event of a command carries. The schema version differs by event type: the
+ * store stamps each event's on append (`UpcastingEventStore`), so none is chosen here.
+ */
+export function eventMetadata(context: CommandContext): EventMetadata {
   return {
     actor: { sub: context.principal.sub, role: context.principal.role },
     correlationId: context.correlationId,
     causationId: null,
-    schemaVersion,
+    schemaVersion: UNSTAMPED_SCHEMA_VERSION,
   };
 }
 

@@ -3,12 +3,15 @@ import { type DynamicModule, Inject, Module, type OnApplicationShutdown } from '
 import { AppConfig } from '../config/app-config';
 import {
   EVENT_STORE,
+  type EventSchemaRegistry,
   type EventStore,
   PersonalDataVault,
   type PersonalDataPolicy,
   SealingEventStore,
+  STORED_EVENT_LOG,
   SUBJECT_KEY_STORE,
   type SubjectKeyStore,
+  UpcastingEventStore,
 } from '../event-sourcing';
 import { EventStoreDbEventStore } from './eventstoredb/eventstoredb-event-store';
 import { PostgresEventStore } from './postgres/postgres-event-store';
@@ -22,8 +25,12 @@ export function sqliteEventStoreFile(config: AppConfig): string {
 /** The roles of students, whose `sub` the log records only as a pseudonym. */
 export const STUDENT_ROLES: ReadonlySet<string> = new Set(['applicant', 'participant']);
 
-/** Opens the adapter that `EVENT_STORE` names. */
-export function createEventStore(config: AppConfig): EventStore {
+/**
+ * Opens the bare adapter that `EVENT_STORE` names: reads return events as stored, in whatever
+ * schema version each was written, and writes are neither stamped nor sealed. Readers want
+ * `createEventStore`; only the wiring and tests that write a legacy log use this directly.
+ */
+export function createEventStoreAdapter(config: AppConfig): EventStore {
   switch (config.EVENT_STORE) {
     case 'sqlite':
       return new SqliteEventStore({
@@ -38,15 +45,29 @@ export function createEventStore(config: AppConfig): EventStore {
 }
 
 /**
+ * The configured event store for the command line: reads in each event type's current shape
+ * (upcast), writes stamped with the current versions, and the stored form as `stored` for
+ * verification. Writes are not sealed, so it writes events without personal data only (the
+ * programme definitions); the service's store is `EventStoreModule`'s.
+ */
+export function createEventStore(
+  config: AppConfig,
+  schemas: EventSchemaRegistry,
+): UpcastingEventStore {
+  return new UpcastingEventStore(createEventStoreAdapter(config), schemas);
+}
+
+/**
  * Provides the configured event store to the app, writing through the personal-data vault (every
- * personal field sealed under its subject's key before it is hashed), and closes it on shutdown.
- * Needs `SUBJECT_KEY_STORE` (SubjectKeyStoreModule).
+ * personal field sealed under its subject's key before it is hashed) and reading every event in
+ * its type's current shape (upcast); the same log as stored is `STORED_EVENT_LOG`, for hash
+ * verification. Closes it on shutdown. Needs `SUBJECT_KEY_STORE` (SubjectKeyStoreModule).
  */
 @Module({})
 export class EventStoreModule implements OnApplicationShutdown {
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
 
-  static forRoot(policy: PersonalDataPolicy): DynamicModule {
+  static forRoot(policy: PersonalDataPolicy, schemas: EventSchemaRegistry): DynamicModule {
     return {
       module: EventStoreModule,
       global: true,
@@ -62,13 +83,23 @@ export class EventStoreModule implements OnApplicationShutdown {
             new PersonalDataVault(keys, { keyCacheMs: 30_000 }),
         },
         {
+          // Writes: stamped with the current versions, then sealed, then hashed by the adapter.
+          // Reads: as stored by the adapter (the sealing store passes them on), then upcast.
           provide: EVENT_STORE,
           inject: [AppConfig, PersonalDataVault],
           useFactory: (config: AppConfig, vault: PersonalDataVault) =>
-            new SealingEventStore(createEventStore(config), vault, policy, STUDENT_ROLES),
+            new UpcastingEventStore(
+              new SealingEventStore(createEventStoreAdapter(config), vault, policy, STUDENT_ROLES),
+              schemas,
+            ),
+        },
+        {
+          provide: STORED_EVENT_LOG,
+          inject: [EVENT_STORE],
+          useFactory: (store: UpcastingEventStore) => store.stored,
         },
       ],
-      exports: [EVENT_STORE, PersonalDataVault],
+      exports: [EVENT_STORE, STORED_EVENT_LOG, PersonalDataVault],
     };
   }
 

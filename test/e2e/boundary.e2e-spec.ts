@@ -1,6 +1,6 @@
 import { PersonalDataVault } from '../../src/event-sourcing';
 import { loadConfig } from '../../src/config/app-config';
-import { createEventStore } from '../../src/stores/event-store.module';
+import { createEventStoreAdapter } from '../../src/stores/event-store.module';
 import { DTDP_2025 } from '../../src/programmes/domain/programme';
 import { participantStream } from '../../src/participants/domain/participant';
 import { eligibleForm } from '../support/programme-fixtures';
@@ -381,7 +381,7 @@ describe('an event with a NUL already in the log (postgres read models)', () => 
     const stream = participantStream(id);
     const revision = (await t.store.readStream(stream)).length - 1;
     // Written as a log from before personal data was sealed holds it: plain, through the adapter.
-    const legacy = createEventStore(loadConfig(t.env));
+    const legacy = createEventStoreAdapter(loadConfig(t.env));
     await legacy.append(
       stream,
       ['x\u0000y'].map((title, index) => ({

@@ -153,7 +153,7 @@ describe.each<StoreKind>(['sqlite', 'postgres'])('personal data and erasure (%s)
 
     // An auditor signs a digest before the erasure.
     const digestKeys = loadOrCreateDigestKeys(t.dataDir);
-    const digest = await createDigest(t.store, digestKeys);
+    const digest = await createDigest(t.storedLog, digestKeys);
 
     // Erasure: 200 with the position; a second time changes nothing.
     const erased = await post(`/v1/applications/${applicationId}/erasure`, admin, {
@@ -241,6 +241,7 @@ describe.each<StoreKind>(['sqlite', 'postgres'])('personal data and erasure (%s)
 
     // Chains, read models (a fresh replay equals them) and the digest signed before all verify.
     const report = await runVerification(
+      t.storedLog,
       t.store,
       t.app.get<ReadModelStore>(READ_MODEL_STORE),
       PROJECTIONS,
@@ -248,7 +249,7 @@ describe.each<StoreKind>(['sqlite', 'postgres'])('personal data and erasure (%s)
     expect(report.log.problems).toEqual([]);
     expect(report.readModels.problems).toEqual([]);
     expect(report.ok).toBe(true);
-    const check = await checkDigest(t.store, digest, digestKeys.publicKey);
+    const check = await checkDigest(t.storedLog, digest, digestKeys.publicKey);
     expect(check).toMatchObject({ signatureValid: true, logExtendsDigest: true, problems: [] });
 
     // The bytes are gone: no file under DATA_DIR (and no dump) holds the key or the answer.

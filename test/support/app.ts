@@ -7,9 +7,9 @@ import { createApp } from '../../src/bootstrap';
 import { mintToken } from '../../src/auth/tokens';
 import type { Role } from '../../src/shared/principal';
 import { loadConfig } from '../../src/config/app-config';
-import type { EventStore } from '../../src/event-sourcing';
+import type { EventStore, StoredEventLog } from '../../src/event-sourcing';
 import { FixedClock } from '../../src/shared/clock';
-import { EVENT_STORE } from '../../src/event-sourcing';
+import { EVENT_STORE, STORED_EVENT_LOG } from '../../src/event-sourcing';
 import { freshSchemaUrl } from './postgres';
 
 /** The local token secret every test app runs with, to sign tokens with hand-picked claims. */
@@ -18,7 +18,10 @@ export const SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
 /** The real app over a real store, driven through Fastify's inject (no sockets). */
 export type TestApp = {
   readonly app: NestFastifyApplication;
+  /** The service's store: events read in their current shape. */
   readonly store: EventStore;
+  /** The same log as stored, the form the hashes cover. */
+  readonly storedLog: StoredEventLog;
   readonly clock: FixedClock;
   readonly dataDir: string;
   /** The settings it runs with: start another app on the same data with them. */
@@ -66,6 +69,7 @@ export async function startApp(
   return {
     app,
     store: app.get<EventStore>(EVENT_STORE),
+    storedLog: app.get<StoredEventLog>(STORED_EVENT_LOG),
     clock,
     dataDir: config.dataDir,
     env,

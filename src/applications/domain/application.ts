@@ -1,6 +1,12 @@
-import type { DomainEvent, EventFieldPolicy, Personal } from '../../event-sourcing';
+import type {
+  DomainEvent,
+  EventFieldPolicy,
+  EventSchemaPolicy,
+  Personal,
+} from '../../event-sourcing';
 import { assertCalendarDates, localDate, type CalendarDate } from '../../shared/domain/calendar';
 import { conflict, ruleViolation } from '../../shared/domain/domain-error';
+import { SUBJECT_REF_VERSION, subjectRefAdded } from '../../shared/domain/subject-ref-added';
 import type { ProgrammeRules } from '../../programmes/domain/programme';
 import { evaluateEligibility, type ApplicantFacts, type Eligibility } from './eligibility';
 
@@ -17,10 +23,11 @@ export type ApplicationSubmittedData = {
   readonly programmeId: string;
   /**
    * The pseudonym of the student who submitted it (a keyed hash of their `sub`): whose key seals
-   * the personal fields, and how "self" is recognised. Absent only in events written before
-   * personal data was encrypted.
+   * the personal fields, and how "self" is recognised. Null in applications submitted before
+   * personal data was sealed (schema version 1): their personal fields are plain, and "self" is
+   * `applicantSub`.
    */
-  readonly subjectRef: string;
+  readonly subjectRef: string | null;
   /** The `sub` of the student who submitted it. */
   readonly applicantSub: Personal<string>;
   readonly submittedAt: string;
@@ -79,6 +86,14 @@ export const APPLICATION_EVENT_FIELDS: EventFieldPolicy<ApplicationEvent> = {
       'eligibility.checks[].rule',
       'eligibility.checks[].passed',
     ],
+  },
+};
+
+/** The schema version of the application's events (docs/design.md, "Schema versions and upcasting"). */
+export const APPLICATION_EVENT_SCHEMAS: EventSchemaPolicy<ApplicationEvent> = {
+  ApplicationSubmitted: {
+    version: SUBJECT_REF_VERSION,
+    upcasters: [subjectRefAdded('ApplicationSubmitted')],
   },
 };
 

@@ -1,5 +1,11 @@
-import type { DomainEvent, EventFieldPolicy, Personal } from '../../event-sourcing';
+import type {
+  DomainEvent,
+  EventFieldPolicy,
+  EventSchemaPolicy,
+  Personal,
+} from '../../event-sourcing';
 import { conflict, ruleViolation } from '../../shared/domain/domain-error';
+import { SUBJECT_REF_VERSION, subjectRefAdded } from '../../shared/domain/subject-ref-added';
 import type { ProgrammeRules } from '../../programmes/domain/programme';
 import type { ApplicationSubmittedData } from './application';
 
@@ -16,8 +22,11 @@ type Ref = {
   readonly applicationId: string;
   readonly programmeId: string;
   readonly societyCode: string;
-  /** The applicant's pseudonym: whose key seals the reasons and notes. */
-  readonly subjectRef: string;
+  /**
+   * The applicant's pseudonym: whose key seals the reasons and notes. Null for an application
+   * submitted before personal data was sealed (see `ApplicationSubmittedData.subjectRef`).
+   */
+  readonly subjectRef: string | null;
 };
 
 /** Events of a selection stream. */
@@ -37,6 +46,23 @@ export const SELECTION_EVENT_FIELDS: EventFieldPolicy<SelectionEvent> = {
   RecommendationWithdrawn: { subject: 'subjectRef', personal: ['reason'], plain: REF },
   CandidateMatched: { plain: [...REF, 'mentoringSocietyCode'] },
   CandidateNotSelected: { subject: 'subjectRef', personal: ['reason'], plain: REF },
+};
+
+const withSubjectRef = <Type extends SelectionEvent['type']>(type: Type) => ({
+  version: SUBJECT_REF_VERSION,
+  upcasters: [subjectRefAdded(type)],
+});
+
+/**
+ * The schema version of the selection's events (docs/design.md, "Schema versions and
+ * upcasting"): all of them gained `subjectRef` in version 2.
+ */
+export const SELECTION_EVENT_SCHEMAS: EventSchemaPolicy<SelectionEvent> = {
+  ApplicationDeclined: withSubjectRef('ApplicationDeclined'),
+  CandidateRecommended: withSubjectRef('CandidateRecommended'),
+  RecommendationWithdrawn: withSubjectRef('RecommendationWithdrawn'),
+  CandidateMatched: withSubjectRef('CandidateMatched'),
+  CandidateNotSelected: withSubjectRef('CandidateNotSelected'),
 };
 
 /** Where an application stands with its society. */

@@ -9,8 +9,8 @@ import type { SelectionEvent } from '../domain/selection';
 export type ApplicationDoc = {
   readonly applicationId: string;
   readonly programmeId: string;
-  /** The applicant's pseudonym: how "self" is recognised. */
-  readonly subjectRef: string;
+  /** The applicant's pseudonym: how "self" is recognised; null when submitted before sealing. */
+  readonly subjectRef: string | null;
   // Personal fields stay sealed in the read model: they are opened when an answer is given, and
   // read as null once the applicant is erased (docs/privacy.md).
   readonly applicantSub: Personal<string>;
@@ -105,7 +105,9 @@ export type ApplicationIndex = {
 /** Applications with their eligibility and status (docs/DOMAIN.md, "Eligibility" per application). */
 export const applicationsProjection: Projection<ApplicationDoc, ApplicationIndex> = {
   name: 'applications',
-  version: 3,
+  // 4: events from before sealing are read upcast (`subjectRef: null`), so documents built from
+  // them before differ from a replay now.
+  version: 4,
   keysOf: (event) => (KEYED.has(event.type) ? [event.data.applicationId as string] : []),
   evolve,
   indexOf: (doc) => ({

@@ -13,8 +13,9 @@ import type { PersonalDataVault } from './vault';
 /**
  * The event store the service writes through: every event's personal fields are sealed before
  * the adapter hashes and appends it, so the log, its hash chains and every copy made from it
- * (read models, exports) hold only ciphertext. Reads return what is stored; answers are opened at
- * the edge (`PersonalDataVault.unseal`). Verification reads the adapter directly and needs no key.
+ * (read models, exports) hold only ciphertext. Reads return what is stored (the upcasting store
+ * around it brings them to the current shape); answers are opened at the edge
+ * (`PersonalDataVault.unseal`). Verification reads the stored form and needs no key.
  */
 export class SealingEventStore implements EventStore {
   constructor(

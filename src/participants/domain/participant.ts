@@ -1,6 +1,12 @@
-import type { DomainEvent, EventFieldPolicy, Personal } from '../../event-sourcing';
+import type {
+  DomainEvent,
+  EventFieldPolicy,
+  EventSchemaPolicy,
+  Personal,
+} from '../../event-sourcing';
 import { assertCalendarDates, daysSpanned, type CalendarDate } from '../../shared/domain/calendar';
 import { conflict, invalid, notFound, ruleViolation } from '../../shared/domain/domain-error';
+import { SUBJECT_REF_VERSION, subjectRefAdded } from '../../shared/domain/subject-ref-added';
 import {
   PILLAR_CATEGORIES,
   windowEnd,
@@ -25,8 +31,12 @@ export const RATINGS = [
 export type Rating = (typeof RATINGS)[number];
 
 type Ref = { readonly participantId: string };
-/** The participant's pseudonym, on every event with personal data: whose key seals it. */
-type Subject = { readonly subjectRef: string };
+/**
+ * The participant's pseudonym, on every event with personal data: whose key seals it. Null for a
+ * participant enrolled before personal data was sealed (schema version 1, upcast): that data is
+ * plain, and new personal data about them is refused until the log is migrated.
+ */
+type Subject = { readonly subjectRef: string | null };
 type ActivityRef = Ref & { readonly activityId: string };
 
 /** Events of a participant stream. */
@@ -37,7 +47,10 @@ export type ParticipantEvent =
         Subject & {
           readonly applicationId: string;
           readonly programmeId: string;
-          /** The student's `sub` (absent since personal data is sealed: `subjectRef` identifies them). */
+          /**
+           * The student's `sub`: only in enrolments from before personal data was sealed (whose
+           * `subjectRef` is null); since then `subjectRef` identifies them.
+           */
           readonly participantSub?: Personal<string>;
           readonly fullName: Personal<string>;
           /** The sponsoring society, whose staff oversee the participant. */
@@ -145,6 +158,29 @@ export const PARTICIPANT_EVENT_FIELDS: EventFieldPolicy<ParticipantEvent> = {
   AdvancementAssociationInvited: { plain: ['participantId', 'basis'] },
 };
 
+const withSubjectRef = <Type extends ParticipantEvent['type']>(type: Type) => ({
+  version: SUBJECT_REF_VERSION,
+  upcasters: [subjectRefAdded(type)],
+});
+
+/**
+ * The schema version of a participant's events (docs/design.md, "Schema versions and
+ * upcasting"): those with personal data gained `subjectRef` in version 2 (and new enrolments
+ * stopped carrying `participantSub`; old ones keep it); the others are unchanged.
+ */
+export const PARTICIPANT_EVENT_SCHEMAS: EventSchemaPolicy<ParticipantEvent> = {
+  ParticipantEnrolled: withSubjectRef('ParticipantEnrolled'),
+  ActivityLogged: withSubjectRef('ActivityLogged'),
+  ActivityVerified: { version: 1 },
+  ActivityRejected: withSubjectRef('ActivityRejected'),
+  ActivityCorrected: withSubjectRef('ActivityCorrected'),
+  ActivityRetracted: withSubjectRef('ActivityRetracted'),
+  ProgressReviewed: withSubjectRef('ProgressReviewed'),
+  ParticipationCompleted: { version: 1 },
+  ParticipantWithdrawn: withSubjectRef('ParticipantWithdrawn'),
+  AdvancementAssociationInvited: { version: 1 },
+};
+
 /** An activity's standing: only verified hours count toward the requirement. */
 export type ActivityStatus = 'pending' | 'verified' | 'rejected' | 'retracted';
 
@@ -161,8 +197,11 @@ export type Activity = {
 /** A participant as decisions need it. */
 export type Participant = {
   readonly participantId: string;
-  /** The student's pseudonym: how "self" is recognised, and whose key seals their data. */
-  readonly subjectRef: string;
+  /**
+   * The student's pseudonym: how "self" is recognised, and whose key seals their data. Null when
+   * enrolled before personal data was sealed.
+   */
+  readonly subjectRef: string | null;
   /** The student's `sub`, only in participants enrolled before personal data was sealed. */
   readonly participantSub?: Personal<string>;
   readonly societyCode: string;

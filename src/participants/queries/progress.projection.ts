@@ -25,8 +25,8 @@ export type ProgressDoc = {
   readonly programmeId: string;
   readonly societyCode: string;
   readonly mentoringSocietyCode: string;
-  /** The student's pseudonym: how "self" is recognised. */
-  readonly subjectRef: string;
+  /** The student's pseudonym: how "self" is recognised; null when enrolled before sealing. */
+  readonly subjectRef: string | null;
   /** The student's `sub`, only for participants enrolled before personal data was sealed. */
   readonly participantSub?: Personal<string>;
   /** Sealed: opened when an answer is given. */
@@ -149,7 +149,9 @@ function evolve(doc: ProgressDoc | null, recorded: RecordedEvent): ProgressDoc |
 /** Progress per participant (docs/DOMAIN.md, "Read models"). */
 export const progressProjection: Projection<ProgressDoc, ProgressSummary> = {
   name: 'progress',
-  version: 3,
+  // 4: events from before sealing are read upcast (`subjectRef: null`), so documents built from
+  // them before differ from a replay now.
+  version: 4,
   keysOf: (event) =>
     PARTICIPANT_EVENTS.has(event.type) && event.streamName.startsWith('participant-')
       ? [event.streamName.slice('participant-'.length)]

@@ -87,7 +87,9 @@ export function describeItem(item: TimelineItem): TimelineItem {
 // No index fields: the timeline is only ever read by key prefix, in key order.
 export const timelineProjection: Projection<TimelineItem, Record<never, never>> = {
   name: 'timeline',
-  version: 2,
+  // 3: events from before sealing are read upcast (`subjectRef: null`), so documents built from
+  // them before differ from a replay now.
+  version: 3,
   // One item per event, keyed by its position: nothing to load before writing.
   createsOnly: true,
   keysOf: (event) =>

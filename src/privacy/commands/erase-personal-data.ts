@@ -55,8 +55,8 @@ export class ErasePersonalDataHandler implements ICommandHandler<ErasePersonalDa
       applicationDecider,
     );
     if (!application) throw hidden;
-    const subjectRef = application.subjectRef as string | undefined;
-    if (subjectRef === undefined) {
+    const subjectRef = application.subjectRef;
+    if (subjectRef === null) {
       throw conflict(
         'MIGRATION_REQUIRED',
         `Application ${applicationId} was recorded before personal data was encrypted, so its data cannot be erased by deleting a key; migrate the log first (participant-progress encrypt-log, docs/privacy.md).`,

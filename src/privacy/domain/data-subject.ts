@@ -1,4 +1,4 @@
-import type { DomainEvent, EventFieldPolicy } from '../../event-sourcing';
+import type { DomainEvent, EventFieldPolicy, EventSchemaPolicy } from '../../event-sourcing';
 
 /** The stream of one data subject, named by pseudonym: where their erasure is recorded. */
 export const dataSubjectStream = (subjectRef: string) => `data-subject-${subjectRef}`;
@@ -22,6 +22,11 @@ export type DataSubjectEvent = DomainEvent<
  */
 export const DATA_SUBJECT_EVENT_FIELDS: EventFieldPolicy<DataSubjectEvent> = {
   PersonalDataErased: { plain: ['subjectRef', 'reason', 'erasedAt'] },
+};
+
+/** The schema version of the erasure record (docs/design.md, "Schema versions and upcasting"). */
+export const DATA_SUBJECT_EVENT_SCHEMAS: EventSchemaPolicy<DataSubjectEvent> = {
+  PersonalDataErased: { version: 1 },
 };
 
 /** Commands of a data-subject stream. */

@@ -1,4 +1,4 @@
-import type { DomainEvent, EventFieldPolicy } from '../../event-sourcing';
+import type { DomainEvent, EventFieldPolicy, EventSchemaPolicy } from '../../event-sourcing';
 import {
   addMonths,
   isCalendarDate,
@@ -91,6 +91,11 @@ export const PROGRAMME_EVENT_FIELDS: EventFieldPolicy<ProgrammeEvent> = {
       'societies[].name',
     ],
   },
+};
+
+/** The schema version of the programme's events (docs/design.md, "Schema versions and upcasting"). */
+export const PROGRAMME_EVENT_SCHEMAS: EventSchemaPolicy<ProgrammeEvent> = {
+  ProgrammeDefined: { version: 1 },
 };
 
 /** Commands of the programme stream. */
