@@ -24,9 +24,11 @@ import { type AppConfig, loadConfig } from '../config/app-config';
 import { loadConfigOrExit } from '../config/load-config-or-exit';
 import { PersonalDataVault } from '../event-sourcing';
 import { PERSONAL_DATA_POLICY } from '../personal-data';
+import { EVENT_SCHEMAS } from '../event-schemas';
 import {
   STUDENT_ROLES,
   createEventStore,
+  createEventStoreAdapter,
   sqliteEventStoreFile,
 } from '../stores/event-store.module';
 import {
@@ -106,7 +108,8 @@ async function migrate(settings: AppConfig, target: Target): Promise<void> {
     refuse(
       `There is no log at ${missing}: run encrypt-log with the settings of the old log (DATA_DIR, EVENT_STORE, DATABASE_URL) as the service had them.`,
     );
-  const source = createEventStore(settings);
+  // The old log as stored: the transform reads its own shapes (no upcasting).
+  const source = createEventStoreAdapter(settings);
   const sourceKeys = await openExistingSubjectKeyStore(settings);
   try {
     const head = await source.headPosition();
@@ -116,7 +119,8 @@ async function migrate(settings: AppConfig, target: Target): Promise<void> {
       );
       return;
     }
-    const events = createEventStore(target.config);
+    // The new log is written in today's shapes, each type stamped with its current version.
+    const events = createEventStore(target.config, EVENT_SCHEMAS);
     const keys = createSubjectKeyStore(target.config);
     const partial = `${target.reportFile}.partial`;
     let report: ReportWriter | undefined;
@@ -145,7 +149,7 @@ async function migrate(settings: AppConfig, target: Target): Promise<void> {
       carryOverSecrets(settings, target);
       const digestKeys = loadOrCreateDigestKeys(target.digestKeysDir);
       const digestBar = progressBar('digest');
-      const digest = await createDigest(events, digestKeys, {
+      const digest = await createDigest(events.stored, digestKeys, {
         upTo: summary.newHead,
         onProgress: (position) => digestBar.update(position, summary.newHead),
       });

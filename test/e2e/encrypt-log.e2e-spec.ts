@@ -27,6 +27,8 @@ import {
   type NewEvent,
   PersonalDataVault,
   type RecordedEvent,
+  STORED_EVENT_LOG,
+  type StoredEventLog,
   SUBJECT_KEY_STORE,
   type SubjectKeyStore,
   isSealed,
@@ -34,7 +36,12 @@ import {
   verifyChains,
 } from '../../src/event-sourcing';
 import { PERSONAL_DATA_POLICY } from '../../src/personal-data';
-import { STUDENT_ROLES, createEventStore } from '../../src/stores/event-store.module';
+import { EVENT_SCHEMAS } from '../../src/event-schemas';
+import {
+  STUDENT_ROLES,
+  createEventStore,
+  createEventStoreAdapter,
+} from '../../src/stores/event-store.module';
 import { freshEnv, startApp, type StoreKind, type TestApp } from '../support/app';
 import { dumpSchema, freshSchemaUrl } from '../support/postgres';
 import { eligibleForm } from '../support/programme-fixtures';
@@ -210,7 +217,8 @@ async function writeOldLog(
     const vault = await PersonalDataVault.open(t.app.get<SubjectKeyStore>(SUBJECT_KEY_STORE));
     const subs = new Map([OUYANG, OTHER].map((sub) => [vault.pseudonym(sub), sub]));
     const written = await vault.unseal(await readAll(t.store));
-    const old = createEventStore(loadConfig(env));
+    // Through the bare adapter, in the shapes and version the old release wrote.
+    const old = createEventStoreAdapter(loadConfig(env));
     try {
       for (const event of written) {
         const { subjectRef, ...data } = event.data as JsonObject & { subjectRef?: string };
@@ -223,6 +231,7 @@ async function writeOldLog(
             event.type === 'ParticipantEnrolled' ? { ...data, participantSub: sub ?? null } : data,
           metadata: {
             ...event.metadata,
+            schemaVersion: 1,
             actor: STUDENT_ROLES.has(actor.role)
               ? { ...actor, sub: subs.get(actor.sub) ?? actor.sub }
               : actor,
@@ -284,7 +293,10 @@ describe.each<StoreKind>(['sqlite', 'postgres'])('encrypt-log (%s)', (kind) => {
       expect(refused.json()).toMatchObject({ code: 'MIGRATION_REQUIRED' });
       oldEvents = await readAll(upgraded.store);
       // An auditor signed a digest of the old log.
-      const digest = await createDigest(upgraded.store, loadOrCreateDigestKeys(upgraded.dataDir));
+      const digest = await createDigest(
+        upgraded.app.get<StoredEventLog>(STORED_EVENT_LOG),
+        loadOrCreateDigestKeys(upgraded.dataDir),
+      );
       oldDigestFile = join(workDir, 'old-digest.json');
       writeFileSync(oldDigestFile, JSON.stringify(digest));
     } finally {
@@ -338,16 +350,16 @@ describe.each<StoreKind>(['sqlite', 'postgres'])('encrypt-log (%s)', (kind) => {
   it('leaves the old log, its keys and its folder exactly as they were; its digest holds for it only', async () => {
     expect(fingerprint(oldEnv.DATA_DIR!)).toEqual(oldFiles);
     if (kind === 'postgres') expect(await rowsOf(oldEnv.DATABASE_URL!)).toBe(oldDump);
-    const oldStore = createEventStore(loadConfig(oldEnv));
-    const newStore = createEventStore(loadConfig(newEnv));
+    const oldStore = createEventStore(loadConfig(oldEnv), EVENT_SCHEMAS);
+    const newStore = createEventStore(loadConfig(newEnv), EVENT_SCHEMAS);
     try {
       const digest = JSON.parse(readFileSync(oldDigestFile, 'utf8')) as unknown;
       const publicKey = createPublicKey(readFileSync(join(oldEnv.DATA_DIR!, PUBLIC_KEY_FILE)));
-      expect(await checkDigest(oldStore, digest, publicKey)).toMatchObject({
+      expect(await checkDigest(oldStore.stored, digest, publicKey)).toMatchObject({
         signatureValid: true,
         logExtendsDigest: true,
       });
-      expect(await checkDigest(newStore, digest, publicKey)).toMatchObject({
+      expect(await checkDigest(newStore.stored, digest, publicKey)).toMatchObject({
         signatureValid: true,
         logExtendsDigest: false,
       });
@@ -358,15 +370,15 @@ describe.each<StoreKind>(['sqlite', 'postgres'])('encrypt-log (%s)', (kind) => {
   });
 
   it('writes a new log that verifies, extends its own signed digest, and keeps ids, revisions and recordedAt', async () => {
-    const store = createEventStore(loadConfig(newEnv));
+    const store = createEventStore(loadConfig(newEnv), EVENT_SCHEMAS);
     try {
-      const report = await verifyChains(store);
+      const report = await verifyChains(store.stored);
       expect(report.problems).toEqual([]);
       expect(report.events).toBe(oldEvents.length);
       const digest = JSON.parse(readFileSync(digestFile(), 'utf8')) as unknown;
       const keyDir = kind === 'sqlite' ? newEnv.DATA_DIR! : oldEnv.DATA_DIR!;
       const publicKey = createPublicKey(readFileSync(join(keyDir, PUBLIC_KEY_FILE)));
-      expect(await checkDigest(store, digest, publicKey)).toMatchObject({
+      expect(await checkDigest(store.stored, digest, publicKey)).toMatchObject({
         signatureValid: true,
         logExtendsDigest: true,
         problems: [],
@@ -395,7 +407,7 @@ describe.each<StoreKind>(['sqlite', 'postgres'])('encrypt-log (%s)', (kind) => {
   });
 
   it('seals every personal field, names every subject by pseudonym, and stores no plaintext', async () => {
-    const store = createEventStore(loadConfig(newEnv));
+    const store = createEventStore(loadConfig(newEnv), EVENT_SCHEMAS);
     let events: RecordedEvent[];
     try {
       events = await readAll(store);
@@ -446,7 +458,7 @@ describe.each<StoreKind>(['sqlite', 'postgres'])('encrypt-log (%s)', (kind) => {
   });
 
   it('reports where every event went: old and new position and hash', async () => {
-    const store = createEventStore(loadConfig(newEnv));
+    const store = createEventStore(loadConfig(newEnv), EVENT_SCHEMAS);
     let events: RecordedEvent[];
     try {
       events = await readAll(store);
