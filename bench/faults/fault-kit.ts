@@ -140,6 +140,8 @@ export class Tally {
   acknowledged = 0;
   refused = 0;
   abandoned = 0;
+  /** Abandoned after 409 IDEMPOTENCY_IN_PROGRESS for 15 s: a claim left by a killed process. */
+  stuckInProgress = 0;
   readonly acks: Ack[] = [];
   readonly refusals = new Map<string, number>();
   private downSince: number | undefined;
@@ -175,6 +177,13 @@ export class Tally {
   /** The fault is over (the service restarted, the database is back): recovery counts from now. */
   markRecoveryStart(at = Date.now()): void {
     this.recoverySince = at;
+  }
+
+  /** Waits (up to `timeoutMs`) until the open recovery, if any, has closed. */
+  async recovered(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.recoverySince !== undefined && Date.now() < deadline) await sleep(100);
+    return this.recoverySince === undefined;
   }
 
   /** Closes an open unavailable stretch at the end of a run. */
@@ -254,6 +263,7 @@ async function command(
   tally.sent += 1;
   const started = Date.now();
   let delay = 50;
+  let inProgressSince: number | undefined;
   for (;;) {
     try {
       const response = await fetch(`${baseUrl()}${path}`, {
@@ -283,7 +293,16 @@ async function command(
         }
         return { status: response.status, body: answer };
       }
-      tally.failedAttempt();
+      if (response.status === 409) {
+        inProgressSince ??= Date.now();
+        // A claim the killed process left: the service keeps it until IDEMPOTENCY_TTL, so a
+        // client would give up; so does this one, and counts it.
+        if (Date.now() - inProgressSince > 15_000) {
+          tally.stuckInProgress += 1;
+          tally.abandoned += 1;
+          return undefined;
+        }
+      } else tally.failedAttempt();
     } catch {
       tally.failedAttempt();
     }
@@ -374,9 +393,12 @@ export function startLoad(options: {
       if (options.thinkMs) await sleep(options.thinkMs);
     }
   };
-  const running = Promise.all(
-    Array.from({ length: options.clients }, (_, index) => client(index).catch(() => undefined)),
-  );
+  // A student whose enrolment could not be completed is replaced by a new one.
+  let next = 0;
+  const slot = async () => {
+    while (!stopped) await client(next++).catch(() => undefined);
+  };
+  const running = Promise.all(Array.from({ length: options.clients }, slot));
   return {
     stop: async () => {
       stopped = true;

@@ -137,6 +137,13 @@ async function check(
   }
 }
 
+/** After the last injection: load goes on until a command is acknowledged again (2 min at most). */
+async function settle(result: Result): Promise<void> {
+  if (!(await result.tally.recovered(120_000)))
+    result.notes.push('no command acknowledged within 2 minutes of the last fault');
+  await sleep(1000);
+}
+
 /** kill -9 at random moments under load; after each, checks with the service down, restarts. */
 async function killRun(
   result: Result,
@@ -169,7 +176,7 @@ async function killRun(
       result.tally.markRecoveryStart();
       await service.start();
     }
-    await sleep(1500);
+    await settle(result);
   } finally {
     await load.stop();
     await service.kill('SIGKILL');
@@ -282,7 +289,7 @@ async function postgresOutage(result: Result): Promise<void> {
           `  outage ${i}/${outages}: ${Math.round(down)} ms down; ${result.tally.acknowledged} acknowledged so far`,
         );
       }
-      await sleep(4000);
+      await settle(result);
     } finally {
       await load.stop();
     }
@@ -358,7 +365,7 @@ async function diskFull(result: Result): Promise<void> {
         result.tally.markRecoveryStart();
         say(`  disk full ${i}/${fills}: ${during} acknowledged while full`);
       }
-      await sleep(4000);
+      await settle(result);
     } finally {
       await load.stop();
     }
@@ -430,6 +437,8 @@ async function poison(result: Result): Promise<void> {
     result.crashes = service.crashes;
     await service.kill('SIGKILL');
     await check(result, settings, env, true);
+    const deadLetters = await cli(env, 'dead-letters');
+    result.notes.push(`dead-letters: ${deadLetters.output.trim().split('\n').slice(0, 4).join(' / ')}`);
   } finally {
     await service.kill('SIGKILL');
     await dropDatabase(ADMIN_URL, name).catch(() => undefined);
@@ -505,7 +514,8 @@ async function main(): Promise<void> {
   printBench(results);
   const bad = results.filter((r) => r.lost > 0 || r.duplicated > 0 || r.gaps > 0);
   const failedRuns = results.filter((r) => r.notes.some((note) => note.startsWith('run failed')));
-  if (bad.length === 0 && failedRuns.length === 0) rmSync(work, { recursive: true, force: true });
+  const keep = process.env.FAULTS_KEEP === '1' || results.some((r) => r.notes.length > 1);
+  if (!keep && bad.length === 0 && failedRuns.length === 0) rmSync(work, { recursive: true, force: true });
   else say(`\nLogs of the service and the data are kept in ${work}`);
   process.exitCode = bad.length > 0 || failedRuns.length > 0 ? 1 : 0;
 }
@@ -548,7 +558,7 @@ function printTable(results: readonly Result[]): void {
     const extra = [
       ...r.notes,
       `refused ${r.tally.refused}${refusals ? ` (${refusals})` : ''}`,
-      `abandoned unacknowledged ${r.tally.abandoned}`,
+      `abandoned unacknowledged ${r.tally.abandoned} (of which ${r.tally.stuckInProgress} after 15 s of 409 IDEMPOTENCY_IN_PROGRESS)`,
       `${r.events} events in the log`,
     ];
     say(`  ${r.kind}: ${extra.join('; ')}`);
@@ -568,6 +578,7 @@ function printBench(results: readonly Result[]): void {
     say(`bench: ${k}.recovery_p50 ${Math.round(percentile(r.tally.recoveriesMs, 50))} ms`);
     say(`bench: ${k}.recovery_p99 ${Math.round(percentile(r.tally.recoveriesMs, 99))} ms`);
     say(`bench: ${k}.verify_failures ${r.verifyFailures} count`);
+    say(`bench: ${k}.stuck_in_progress ${r.tally.stuckInProgress} commands`);
   }
 }
 
