@@ -131,7 +131,9 @@ async function check(
     result.verifyRuns += 1;
     if (verified.code !== 0) {
       result.verifyFailures += 1;
-      const lines = verified.output.split('\n').filter((line) => /^(LOG|READ MODEL|Verif)/.test(line));
+      const lines = verified.output
+        .split('\n')
+        .filter((line) => /^(LOG|READ MODEL|Verif)/.test(line));
       say(`    verify exited ${verified.code}: ${lines.slice(0, 5).join(' | ')}`);
     }
   }
@@ -311,12 +313,10 @@ async function postgresOutage(result: Result): Promise<void> {
 async function diskFull(result: Result): Promise<void> {
   const mountPoint = join(work, 'small-disk');
   mkdirSync(mountPoint);
-  let mounted = false;
   try {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=32m', 'tmpfs', mountPoint], {
       stdio: 'pipe',
     });
-    mounted = true;
     result.notes.push('tmpfs of 32 MiB, filled to the last byte');
   } catch (error) {
     result.notes.push(
@@ -375,12 +375,10 @@ async function diskFull(result: Result): Promise<void> {
     await check(result, { kind: 'sqlite', fileName: join(dataDir, 'events.sqlite') }, env, true);
   } finally {
     await service.kill('SIGKILL');
-    if (mounted) {
-      try {
-        execFileSync('umount', ['-l', mountPoint], { stdio: 'pipe' });
-      } catch {
-        // left for the OS
-      }
+    try {
+      execFileSync('umount', ['-l', mountPoint], { stdio: 'pipe' });
+    } catch {
+      // left for the OS
     }
   }
 }
@@ -438,7 +436,9 @@ async function poison(result: Result): Promise<void> {
     await service.kill('SIGKILL');
     await check(result, settings, env, true);
     const deadLetters = await cli(env, 'dead-letters');
-    result.notes.push(`dead-letters: ${deadLetters.output.trim().split('\n').slice(0, 4).join(' / ')}`);
+    result.notes.push(
+      `dead-letters: ${deadLetters.output.trim().split('\n').slice(0, 4).join(' / ')}`,
+    );
   } finally {
     await service.kill('SIGKILL');
     await dropDatabase(ADMIN_URL, name).catch(() => undefined);
@@ -514,8 +514,11 @@ async function main(): Promise<void> {
   printBench(results);
   const bad = results.filter((r) => r.lost > 0 || r.duplicated > 0 || r.gaps > 0);
   const failedRuns = results.filter((r) => r.notes.some((note) => note.startsWith('run failed')));
-  const keep = process.env.FAULTS_KEEP === '1' || results.some((r) => r.notes.length > 1);
-  if (!keep && bad.length === 0 && failedRuns.length === 0) rmSync(work, { recursive: true, force: true });
+  const keep =
+    process.env.FAULTS_KEEP === '1' ||
+    results.some((r) => r.notes.some((note) => note.startsWith('no command')));
+  if (!keep && bad.length === 0 && failedRuns.length === 0)
+    rmSync(work, { recursive: true, force: true });
   else say(`\nLogs of the service and the data are kept in ${work}`);
   process.exitCode = bad.length > 0 || failedRuns.length > 0 ? 1 : 0;
 }
