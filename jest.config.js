@@ -20,6 +20,7 @@ module.exports = {
     '**/*.contract-spec.ts',
     '**/*.property-spec.ts',
     '**/*.fuzz-spec.ts',
+    '**/*.fault-spec.ts',
   ],
   transform: { '^.+\\.(t|j|mj)sx?$': ['@swc/jest', swc] },
   // Everything is compiled except google-protobuf (used by @eventstore/db-client), whose UMD
