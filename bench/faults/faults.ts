@@ -20,7 +20,12 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/config/app-config';
 import { type NewEvent, PersonalDataVault, SealingEventStore } from '../../src/event-sourcing';
 import { PERSONAL_DATA_POLICY } from '../../src/personal-data';
-import { STUDENT_ROLES, createEventStore } from '../../src/stores/event-store.module';
+import { EVENT_SCHEMAS } from '../../src/event-schemas';
+import {
+  STUDENT_ROLES,
+  createEventStore,
+  createEventStoreAdapter,
+} from '../../src/stores/event-store.module';
 import { createSubjectKeyStore } from '../../src/stores/subject-key-store.module';
 import {
   ADMIN_URL,
@@ -448,7 +453,9 @@ async function poison(result: Result): Promise<void> {
 async function injectPoison(env: ServiceEnv, pairs: number): Promise<number> {
   const config = loadConfig({ ...env });
   const keys = createSubjectKeyStore(config);
-  const inner = createEventStore(config);
+  const inner = createEventStore(config, EVENT_SCHEMAS);
+  // A legacy event, as a log from before sealing holds it: plain text, straight to the adapter.
+  const legacy = createEventStoreAdapter(config);
   let appended = 0;
   try {
     const vault = await PersonalDataVault.open(keys);
@@ -460,10 +467,11 @@ async function injectPoison(env: ServiceEnv, pairs: number): Promise<number> {
     for (const streamName of streams) {
       const template = logged.find((event) => event.streamName === streamName)!;
       const metadata = { ...template.metadata, correlationId: `poison-${randomUUID()}` };
+      const { subjectRef: _subjectRef, ...v1 } = template.data;
       const nul: NewEvent = {
         type: 'ActivityLogged',
-        data: { ...template.data, activityId: randomUUID(), title: 'Poison\u0000title' },
-        metadata,
+        data: { ...v1, activityId: randomUUID(), title: 'Poison\u0000title', evidence: null },
+        metadata: { ...metadata, schemaVersion: 1 },
       };
       const unknown: NewEvent = {
         type: 'ActivityVerified',
@@ -473,12 +481,13 @@ async function injectPoison(env: ServiceEnv, pairs: number): Promise<number> {
         },
         metadata: { ...metadata, actor: { sub: 'staff-B33', role: 'society_staff' } },
       };
-      await store.append(streamName, [nul]);
+      await legacy.append(streamName, [nul]);
       await store.append(streamName, [unknown]);
       appended += 2;
     }
   } finally {
     await inner.close();
+    await legacy.close();
     await keys.close();
   }
   return appended;
