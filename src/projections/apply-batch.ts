@@ -1,5 +1,5 @@
 import type { RecordedEvent } from '../event-sourcing';
-import { failureKind } from '../shared/transient';
+import { blamesStore, failureKind } from '../shared/transient';
 import type { Projection } from './projection';
 import {
   CheckpointMovedError,
@@ -141,11 +141,16 @@ const once: StoreAttempt = (work) => work();
 
 /**
  * True when the store refused a commit for what it holds (a document it cannot store), so that
- * committing the same changes again would fail the same way. Not a moved checkpoint, not a
- * failure that passes (see `failureKind`).
+ * committing the same changes again would fail the same way while other changes would pass. Not
+ * a moved checkpoint, not a failure that passes (see `failureKind`), not a store that no commit
+ * would pass (a table missing: see `blamesStore`), which would set every event aside.
  */
 export function isRefusal(error: unknown): boolean {
-  return !(error instanceof CheckpointMovedError) && failureKind(error) === 'permanent';
+  return (
+    !(error instanceof CheckpointMovedError) &&
+    failureKind(error) === 'permanent' &&
+    !blamesStore(error)
+  );
 }
 
 /**

@@ -251,6 +251,23 @@ describe('ProjectionRunner', () => {
       await runner.stop();
     });
 
+    it('sets nothing aside when no commit could pass (a table gone): it reports the failure until the store is back', async () => {
+      let broken = true;
+      faulty.fault = () =>
+        broken
+          ? Object.assign(new Error('no such table: rm_documents'), { code: 'SQLITE_ERROR' })
+          : undefined;
+      for (let i = 0; i < 5; i += 1) await events.append('s-1', [testEvent('Counted', { n: 1 })]);
+      const runner = runnerOf(events, faulty, [counter], QUICK);
+      await runner.start();
+      await until(() => runner.error !== undefined);
+      expect(runner.status().get('counter')?.retrying).toMatchObject({ kind: 'permanent' });
+      broken = false;
+      expect(await runner.waitFor(5, 20_000)).toBe(true);
+      expect(await readModels.deadLetters()).toEqual([]);
+      expect(await readModels.get('counter', 's-1')).toEqual({ count: 5, total: 5 });
+    });
+
     it('stops at once while waiting to retry', async () => {
       faulty.fault = () => Object.assign(new Error('busy'), { code: 'SQLITE_BUSY' });
       await events.append('s-1', [testEvent('Counted', { n: 1 })]);
