@@ -168,21 +168,10 @@ export async function applyIsolating(
   from: number,
   batch: readonly RecordedEvent[],
   attempt: StoreAttempt = once,
-  recordDeadLetters = true,
 ): Promise<DeadLetter[]> {
   if (batch.length === 0) return [];
   try {
-    await attempt(async () => {
-      const pending = new PendingChanges(
-        readModels,
-        projection,
-        generation,
-        from,
-        recordDeadLetters,
-      );
-      await pending.apply(batch);
-      await pending.flush();
-    });
+    await attempt(() => applyBatch(readModels, projection, generation, from, batch));
     return [];
   } catch (error) {
     if (!isRefusal(error)) throw error;
@@ -196,17 +185,16 @@ export async function applyIsolating(
         from,
         first,
         attempt,
-        recordDeadLetters,
       );
+      const after = first[first.length - 1]!.position;
       refused.push(
         ...(await applyIsolating(
           readModels,
           projection,
           generation,
-          first[first.length - 1]!.position,
+          after,
           batch.slice(half),
           attempt,
-          recordDeadLetters,
         )),
       );
       return refused;
@@ -223,7 +211,7 @@ export async function applyIsolating(
         generation,
         writes: [],
         deletes: [],
-        deadLetters: recordDeadLetters ? [letter] : [],
+        deadLetters: [letter],
         fromPosition: from,
         toPosition: event.position,
       }),
