@@ -1,11 +1,28 @@
 import { type Command, Option } from 'commander';
 import { EVENT_SCHEMAS } from '../event-schemas';
 import { loadConfigOrExit } from '../config/load-config-or-exit';
-import { rebuildProjections } from '../projections/projection-rebuild';
+import { type RebuildProgress, rebuildProjections } from '../projections/projection-rebuild';
 import { PROJECTIONS } from '../read-models';
 import { createReadModelStore } from '../stores/read-model-store.module';
 import { createEventStore } from '../stores/event-store.module';
 import { EVENTS_FORMAT, progressBar } from './progress';
+
+/** A progress bar for a rebuild of the read models named `label`, with its events per second. */
+export function rebuildBar(label: string): {
+  readonly onProgress: (progress: RebuildProgress) => void;
+  stop(): void;
+} {
+  const bar = progressBar(label, EVENTS_FORMAT);
+  const started = Date.now();
+  return {
+    onProgress: ({ position, head, applied }) => {
+      const seconds = Math.max(0.001, (Date.now() - started) / 1000);
+      // An empty log is rebuilt at once: show it done rather than stuck at 0 %.
+      bar.update(head === 0 ? 1 : position, head, { speed: Math.round(applied / seconds) });
+    },
+    stop: () => bar.stop(),
+  };
+}
 
 export function rebuildCommand(program: Command): void {
   program
@@ -25,19 +42,9 @@ export function rebuildCommand(program: Command): void {
       const selected = PROJECTIONS.filter(
         (projection) => !options.projection || projection.name === options.projection,
       );
-      const bar = progressBar(
-        selected.map((projection) => projection.name).join(', '),
-        EVENTS_FORMAT,
-      );
+      const bar = rebuildBar(selected.map((projection) => projection.name).join(', '));
       try {
-        const started = Date.now();
-        await rebuildProjections(events, readModels, selected, {
-          onProgress: ({ position, head, applied }) => {
-            const seconds = Math.max(0.001, (Date.now() - started) / 1000);
-            // An empty log is rebuilt at once: show it done rather than stuck at 0 %.
-            bar.update(head === 0 ? 1 : position, head, { speed: Math.round(applied / seconds) });
-          },
-        });
+        await rebuildProjections(events, readModels, selected, { onProgress: bar.onProgress });
       } finally {
         bar.stop();
         await readModels.close();

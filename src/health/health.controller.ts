@@ -5,6 +5,7 @@ import {
   HealthCheck,
   type HealthCheckResult,
   HealthCheckService,
+  type HealthIndicatorResult,
   HealthIndicatorService,
 } from '@nestjs/terminus';
 import { Public } from '../auth/auth.guard';
@@ -13,6 +14,27 @@ import type { EventStore, SubjectKeyStore } from '../event-sourcing';
 import { ApiProblem } from '../shared/api-problem';
 import { EVENT_STORE, SUBJECT_KEY_STORE } from '../event-sourcing';
 import { ProjectionRunner } from '../projections/projection-runner';
+import { projectionsTrouble, RETRY_GRACE_MS } from './projections-readiness';
+
+/** One read model, as readiness reports it to privileged callers. */
+type ReadModelFigures = {
+  readonly position: number;
+  readonly deadLetters: number;
+  readonly retrying?: {
+    readonly since: string;
+    readonly attempts: number;
+    readonly lastError: string;
+    readonly kind: string;
+  };
+};
+
+/** The projections check's figures: the lowest position, the lag behind the log, dead letters. */
+type ProjectionFigures = {
+  readonly position: number;
+  readonly lag: number;
+  readonly deadLetters: number;
+  readonly readModels: Record<string, ReadModelFigures>;
+};
 
 /**
  * Liveness and readiness for orchestrators and load balancers; no token needed, and never rate
@@ -42,16 +64,18 @@ export class HealthController {
   }
 
   /**
-   * Ready to serve: the event store answers and the projections run (503 otherwise). Each
-   * check's state, the projections' position and lag come only with an auditor or
-   * programme_admin token, or the metrics token.
+   * Ready to serve: the stores answer and the projections run (503 otherwise). Events set aside
+   * as dead letters leave it ready but `degraded` (200): the read models lack those events'
+   * effects. A projection retrying a failure makes it 503 after RETRY_GRACE_MS (at once when the
+   * failure will not pass by itself). Each check's state, the projections' position, lag, dead
+   * letters and retries come only with an auditor or programme_admin token, or the metrics token.
    */
   @Get('ready')
   @RouteConfig({ rateLimit: false })
   @HealthCheck({ noCache: true, swaggerDocumentation: false })
   @ApiOperation({
     summary:
-      'Ready once the stores (events, keys) answer and projections run ({status}, or 503 problem+json); each check with an auditor, programme_admin or metrics token',
+      'Ready once the stores (events, keys) answer and projections run: {status: "ok"}, or {status: "degraded"} (still 200) while events a projection could not apply wait as dead letters (`cli dead-letters`); 503 problem+json when a store does not answer or a projection has been failing for over 5 s. Each check (positions, lag, dead letters per read model, retries) with an auditor, programme_admin or metrics token',
   })
   async ready(
     @Headers('authorization') authorization: string | undefined,
@@ -81,19 +105,50 @@ export class HealthController {
           .attempt(() => this.keys.ping())
           .withTimeout(2000),
       // Projections must be running; their lag (events not yet applied) is reported.
-      () =>
-        this.indicators
-          .check('projections')
-          .attempt(async () => {
-            if (this.runner.error) throw this.runner.error;
-            const head = await this.store.headPosition();
-            return {
-              position: this.runner.position,
-              lag: Math.max(0, head - this.runner.position),
-            };
-          })
-          .withTimeout(2000),
+      () => this.projections(),
     ]);
+  }
+
+  // Down while a projection fails for more than a moment; degraded (200) with dead letters.
+  private async projections(): Promise<HealthIndicatorResult<'projections'>> {
+    const session = this.indicators.check('projections');
+    let figures: ProjectionFigures | undefined;
+    const result = await session
+      .attempt(async () => {
+        figures = await this.projectionFigures();
+        return figures;
+      })
+      .withTimeout(2000);
+    if (result.projections.status === 'up' && figures && figures.deadLetters > 0)
+      return session.degraded(figures);
+    return result;
+  }
+
+  private async projectionFigures(): Promise<ProjectionFigures> {
+    const status = this.runner.status();
+    const trouble = projectionsTrouble(status, Date.now(), RETRY_GRACE_MS);
+    if (trouble) throw new Error(trouble);
+    const [head, counts] = await Promise.all([
+      this.store.headPosition(),
+      this.runner.deadLetterCounts(),
+    ]);
+    const readModels: Record<string, ReadModelFigures> = {};
+    let deadLetters = 0;
+    for (const [name, { position, retrying }] of status) {
+      const count = counts.get(name) ?? 0;
+      deadLetters += count;
+      readModels[name] = {
+        position,
+        deadLetters: count,
+        ...(retrying ? { retrying: { ...retrying, since: retrying.since.toISOString() } } : {}),
+      };
+    }
+    return {
+      position: this.runner.position,
+      lag: Math.max(0, head - this.runner.position),
+      deadLetters,
+      readModels,
+    };
   }
 }
 

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyInstance } from 'fastify';
-import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { EventStore } from '../event-sourcing';
 import { ProjectionRunner } from '../projections/projection-runner';
 import { EVENT_STORE } from '../event-sourcing';
@@ -8,7 +8,8 @@ import { EVENT_STORE } from '../event-sourcing';
 /**
  * The Prometheus metrics of one running app (prom-client, one registry per app so that several
  * apps in one process, as in the tests, do not share counters): Node's process metrics, HTTP
- * request durations by route and status, the log's head and each projection's checkpoint and lag.
+ * request durations by route and status, the log's head, each projection's checkpoint and lag,
+ * its dead letters and the failures it retried.
  */
 @Injectable()
 export class Metrics {
@@ -60,10 +61,48 @@ export class Metrics {
     });
     new Gauge({
       name: 'projections_failed',
-      help: '1 when a projection has stopped on an error (see /health/ready), else 0',
+      help: '1 while a projection retries a failure that will not pass by itself (see /health/ready), else 0',
       registers: [this.registry],
       collect() {
         this.set(runner.error ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'projection_dead_letters',
+      help: 'Events a read model could not apply and set aside (cli dead-letters lists them, --retry applies them again)',
+      labelNames: ['projection'],
+      registers: [this.registry],
+      async collect() {
+        // A read-model store that does not answer leaves the last figures (readiness says why).
+        const counts = await runner.deadLetterCounts().catch(() => undefined);
+        if (!counts) return;
+        for (const projection of runner.status().keys())
+          this.set({ projection }, counts.get(projection) ?? 0);
+      },
+    });
+    const counted = new Map<string, number>();
+    new Counter({
+      name: 'projection_retries_total',
+      help: 'Failed attempts a projection retried (subscription, commit, start or rebuild)',
+      labelNames: ['projection'],
+      registers: [this.registry],
+      collect() {
+        for (const projection of runner.status().keys()) {
+          const total = runner.retries().get(projection) ?? 0;
+          this.inc({ projection }, total - (counted.get(projection) ?? 0));
+          counted.set(projection, total);
+        }
+      },
+    });
+    new Gauge({
+      name: 'projection_retrying_seconds',
+      help: 'How long a projection has been retrying a failure, 0 when it runs',
+      labelNames: ['projection'],
+      registers: [this.registry],
+      collect() {
+        const now = Date.now();
+        for (const [projection, { retrying }] of runner.status())
+          this.set({ projection }, retrying ? (now - retrying.since.getTime()) / 1000 : 0);
       },
     });
   }

@@ -1,6 +1,12 @@
 import type { RecordedEvent } from '../event-sourcing';
+import { blamesStore, failureKind } from '../shared/transient';
 import type { Projection } from './projection';
-import type { DeadLetter, DocumentWrite, ReadModelStore } from './read-model-store';
+import {
+  CheckpointMovedError,
+  type DeadLetter,
+  type DocumentWrite,
+  type ReadModelStore,
+} from './read-model-store';
 
 /**
  * Events applied in memory to one generation of a read model, not yet committed. `apply` folds
@@ -35,6 +41,11 @@ export class PendingChanges {
     return this.position;
   }
 
+  /** The checkpoint of the last flush: what the store holds. */
+  get committedPosition(): number {
+    return this.checkpoint;
+  }
+
   /** Documents changed and events applied since the last flush. */
   get size(): { readonly documents: number; readonly events: number } {
     return { documents: this.changed.size, events: this.applied };
@@ -62,15 +73,9 @@ export class PendingChanges {
           effects.set(key, projection.evolve(before, event, key));
         }
       } catch (error) {
-        this.deadLetters.push({
-          projection: projection.name,
-          position: event.position,
-          eventId: event.eventId,
-          eventType: event.type,
-          streamName: event.streamName,
-          error: error instanceof Error ? error.message : String(error),
-          recordedAt: new Date().toISOString(),
-        });
+        this.deadLetters.push(
+          deadLetterOf(projection, event, error instanceof Error ? error.message : String(error)),
+        );
         continue;
       }
       for (const [key, doc] of effects) {
@@ -124,4 +129,115 @@ export async function applyBatch(
   const pending = new PendingChanges(readModels, projection, generation, from);
   await pending.apply(batch);
   await pending.flush();
+}
+
+/**
+ * Runs one store operation, retrying it as the caller sees fit: the live runner retries
+ * transient failures with a backoff, a rebuild runs it once.
+ */
+export type StoreAttempt = <T>(work: () => Promise<T>) => Promise<T>;
+
+const once: StoreAttempt = (work) => work();
+
+/**
+ * True when the store refused a commit for what it holds (a document it cannot store), so that
+ * committing the same changes again would fail the same way while other changes would pass. Not
+ * a moved checkpoint, not a failure that passes (see `failureKind`), not a store that no commit
+ * would pass (a table missing: see `blamesStore`), which would set every event aside.
+ */
+export function isRefusal(error: unknown): boolean {
+  return (
+    !(error instanceof CheckpointMovedError) &&
+    failureKind(error) === 'permanent' &&
+    !blamesStore(error)
+  );
+}
+
+/**
+ * `applyBatch`, going on past events whose documents the store refuses: when the commit is
+ * refused, the batch is split in halves, recursively, each committed on its own, until the events
+ * whose commit is refused stand alone; each of those is committed as a dead letter (its error,
+ * none of its effects), with the checkpoint, and the rest are applied. A batch of n events with
+ * one refused event costs about 2·log2(n) extra commits. Failures that are not refusals (a moved
+ * checkpoint, a store that went away) are thrown. Resolves to the dead letters the refusals made.
+ */
+export async function applyIsolating(
+  readModels: ReadModelStore,
+  projection: Projection<unknown>,
+  generation: number,
+  from: number,
+  batch: readonly RecordedEvent[],
+  attempt: StoreAttempt = once,
+): Promise<DeadLetter[]> {
+  if (batch.length === 0) return [];
+  try {
+    await attempt(() => applyBatch(readModels, projection, generation, from, batch));
+    return [];
+  } catch (error) {
+    if (!isRefusal(error)) throw error;
+    if (batch.length > 1) {
+      const half = Math.ceil(batch.length / 2);
+      const first = batch.slice(0, half);
+      const refused = await applyIsolating(
+        readModels,
+        projection,
+        generation,
+        from,
+        first,
+        attempt,
+      );
+      const after = first[first.length - 1]!.position;
+      refused.push(
+        ...(await applyIsolating(
+          readModels,
+          projection,
+          generation,
+          after,
+          batch.slice(half),
+          attempt,
+        )),
+      );
+      return refused;
+    }
+    const event = batch[0]!;
+    const letter = deadLetterOf(
+      projection,
+      event,
+      `read-model store refused: ${describeError(error)}`,
+    );
+    await attempt(() =>
+      readModels.commit({
+        projection: projection.name,
+        generation,
+        writes: [],
+        deletes: [],
+        deadLetters: [letter],
+        fromPosition: from,
+        toPosition: event.position,
+      }),
+    );
+    return [letter];
+  }
+}
+
+/** A dead letter for `event` with `error`. */
+function deadLetterOf(projection: Projection<unknown>, event: RecordedEvent, error: string) {
+  return {
+    projection: projection.name,
+    position: event.position,
+    eventId: event.eventId,
+    eventType: event.type,
+    streamName: event.streamName,
+    error,
+    recordedAt: new Date().toISOString(),
+  } satisfies DeadLetter;
+}
+
+/** An error as one line: the driver's code (SQLSTATE, SQLITE_...) and its message. */
+export function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const { code } = error as { code?: unknown };
+  return typeof code === 'string' && !error.message.includes(code)
+    ? `${code} ${error.message}`
+    : error.message;
 }

@@ -1,6 +1,6 @@
 import type { EventStore } from '../event-sourcing';
 import type { Projection } from './projection';
-import { PendingChanges } from './apply-batch';
+import { applyIsolating, isRefusal, PendingChanges } from './apply-batch';
 import type { ReadModelStore } from './read-model-store';
 
 /** How far a rebuild has come. */
@@ -40,6 +40,11 @@ export type RebuildResult = {
  * ones; once the new generations have caught up with the log they are activated, each in one
  * transaction, and the live runner moves to them. A rebuild that stops half-way leaves the
  * active generations serving; the next run resumes the half-built ones from their checkpoints.
+ *
+ * Events that cannot be applied are recorded as the new generation's dead letters, as the live
+ * runner does: when the store refuses a commit, the events since the last one are read again and
+ * committed in smaller batches, split until the refused events stand alone. Activation replaces
+ * the old generation's dead letters, so a rebuild is also how dead letters are retried.
  */
 export async function rebuildProjections(
   events: EventStore,
@@ -50,7 +55,7 @@ export async function rebuildProjections(
   const batchSize = options.batchSize ?? 5000;
   const flushEvents = options.flushEvents ?? 50_000;
   const flushDocuments = options.flushDocuments ?? 2000;
-  const targets = [];
+  const targets: Target[] = [];
   for (const projection of projections) {
     const active = await readModels.activeGeneration(projection.name);
     const generation = (active?.generation ?? 0) + 1;
@@ -71,14 +76,15 @@ export async function rebuildProjections(
   for (;;) {
     const batch = await events.readAll(position, batchSize);
     if (batch.length === 0) break;
-    for (const { pending } of targets) {
+    for (const target of targets) {
       // A resumed read model may already be past part of the batch.
-      const from = pending.appliedPosition;
-      await pending.apply(
+      const from = target.pending.appliedPosition;
+      await target.pending.apply(
         from === position ? batch : batch.filter((event) => event.position > from),
       );
-      const { documents, events: applied } = pending.size;
-      if (documents >= flushDocuments || applied >= flushEvents) await pending.flush();
+      const { documents, events: applied } = target.pending.size;
+      if (documents >= flushDocuments || applied >= flushEvents)
+        await flushIsolating(events, readModels, target, batchSize);
     }
     position = batch[batch.length - 1]!.position;
     applied += batch.length;
@@ -87,7 +93,7 @@ export async function rebuildProjections(
   }
   const results = new Map<string, RebuildResult>();
   for (const target of targets) {
-    await target.pending.flush();
+    await flushIsolating(events, readModels, target, batchSize);
     await readModels.activate(target.projection.name, target.generation);
     results.set(target.projection.name, {
       generation: target.generation,
@@ -96,6 +102,41 @@ export async function rebuildProjections(
     });
   }
   return results;
+}
+
+type Target = {
+  readonly projection: Projection<unknown>;
+  readonly generation: number;
+  pending: PendingChanges;
+};
+
+// Commits what a target applied since its last commit. When the store refuses the commit, that
+// stretch of the log is read again and committed batch by batch, each split until the events
+// whose documents the store refuses stand alone as dead letters.
+async function flushIsolating(
+  events: EventStore,
+  readModels: ReadModelStore,
+  target: Target,
+  batchSize: number,
+): Promise<void> {
+  try {
+    await target.pending.flush();
+    return;
+  } catch (error) {
+    if (!isRefusal(error)) throw error;
+  }
+  const { projection, generation } = target;
+  const until = target.pending.appliedPosition;
+  let position = target.pending.committedPosition;
+  while (position < until) {
+    const batch = (await events.readAll(position, batchSize)).filter(
+      (event) => event.position <= until,
+    );
+    if (batch.length === 0) throw new Error(`the log ended before position ${until}`);
+    await applyIsolating(readModels, projection, generation, position, batch);
+    position = batch[batch.length - 1]!.position;
+  }
+  target.pending = new PendingChanges(readModels, projection, generation, until);
 }
 
 /** Rebuilds one read model (see `rebuildProjections`). */

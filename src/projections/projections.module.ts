@@ -65,7 +65,9 @@ export class ProjectionsModule {
           provide: ProjectionRunner,
           inject: [EVENT_STORE, READ_MODEL_STORE],
           useFactory: (events: EventStore, readModels: ReadModelStore) =>
-            new ProjectionRunner(events, readModels, projections),
+            new ProjectionRunner(events, readModels, projections, {
+              log: new Logger('Projections'),
+            }),
         },
         {
           provide: ReadModels,

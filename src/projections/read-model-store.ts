@@ -7,7 +7,11 @@ export type DocumentWrite = {
   readonly index: IndexFields;
 };
 
-/** An event a projection could not apply, kept with the error so the projection goes on. */
+/**
+ * An event a projection could not apply (its `evolve` threw, or the store refused the documents
+ * it made), kept with the error so the projection goes on. It belongs to the generation whose
+ * commit recorded it: a rebuild records its own, and activating it replaces the old ones.
+ */
 export type DeadLetter = {
   readonly projection: string;
   readonly position: number;
@@ -101,7 +105,10 @@ export interface ReadModelStore {
   generation(projection: string, generation: number): Promise<GenerationState | undefined>;
   /** Starts a generation at position 0 (idempotent). */
   createGeneration(projection: string, generation: number, version: number): Promise<void>;
-  /** Makes `generation` the one queries read, and drops older generations' documents. */
+  /**
+   * Makes `generation` the one queries read, and drops older generations' documents and dead
+   * letters: the new generation's dead letters are those of the events it could not apply.
+   */
   activate(projection: string, generation: number): Promise<void>;
   /** Documents of a generation by key (absent keys are left out). */
   load(
@@ -129,10 +136,12 @@ export interface ReadModelStore {
     afterKey: string,
     limit: number,
   ): Promise<Array<{ key: string; doc: unknown; index: IndexFields }>>;
-  /** Removes a generation that is not the active one, with its documents. */
+  /** Removes a generation that is not the active one, with its documents and dead letters. */
   dropGeneration(projection: string, generation: number): Promise<void>;
-  /** Dead letters, oldest first. */
+  /** The dead letters of the active generations (what the served read models lack), oldest first. */
   deadLetters(): Promise<DeadLetter[]>;
+  /** How many dead letters each projection's active generation has (projections with none are left out). */
+  countDeadLetters(): Promise<Map<string, number>>;
   close(): Promise<void>;
 }
 

@@ -1,4 +1,4 @@
-import { failureKind } from './transient';
+import { blamesStore, failureKind } from './transient';
 
 const withCode = (code: string, message = 'x') => Object.assign(new Error(message), { code });
 
@@ -29,5 +29,26 @@ describe('failureKind', () => {
     ['not an error', 'text'],
   ])('%s is permanent', (_name, error) => {
     expect(failureKind(error)).toBe('permanent');
+  });
+});
+
+describe('blamesStore', () => {
+  it.each([
+    ['a missing table (PostgreSQL)', withCode('42P01', 'relation "rm_documents" does not exist')],
+    ['a missing privilege', withCode('42501', 'permission denied for table rm_documents')],
+    ['a damaged SQLite file', withCode('SQLITE_CORRUPT', 'database disk image is malformed')],
+    ['a missing table (SQLite)', withCode('SQLITE_ERROR', 'no such table: rm_documents')],
+  ])('%s is the store’s fault', (_name, error) => {
+    expect(blamesStore(error)).toBe(true);
+  });
+
+  it.each([
+    ['a NUL jsonb refuses', withCode('22P05', 'unsupported Unicode escape sequence')],
+    ['an index entry too large', withCode('54000', 'index row size 6104 exceeds btree maximum')],
+    ['a constraint', withCode('23505')],
+    ['a value too big for SQLite', withCode('SQLITE_TOOBIG', 'string or blob too big')],
+    ['a document JSON cannot hold', new TypeError('Do not know how to serialize a BigInt')],
+  ])('%s is about the data', (_name, error) => {
+    expect(blamesStore(error)).toBe(false);
   });
 });

@@ -47,3 +47,29 @@ export function failureKind(error: unknown): FailureKind {
   }
   return 'permanent';
 }
+
+// PostgreSQL SQLSTATEs of a store no data would pass: 42 a table, column or privilege missing,
+// 3D000/3F000 no such database/schema, 28 authentication, 0A000 not supported, 58 system errors,
+// XX internal errors.
+const PG_STORE_FAULT = /^(42...|3D000|3F000|28...|0A000|58...|XX...)$/;
+// SQLite's: a damaged or foreign file, a refused permission, a schema changed underneath.
+const SQLITE_STORE_FAULT = /^SQLITE_(CORRUPT|NOTADB|PERM|AUTH|SCHEMA)/;
+
+/**
+ * For a permanent failure of a write: true when it is the store's (a table missing, a
+ * permission, a damaged file), which any other data would meet too; false when it is about the
+ * data written (a value its column refuses, a size limit, a constraint), which other data would
+ * pass. The projection runner sets an event aside as a dead letter only for the second kind.
+ */
+export function blamesStore(error: unknown): boolean {
+  for (let cause: unknown = error, depth = 0; cause && depth < 5; depth += 1) {
+    if (typeof cause !== 'object') break;
+    const { code, message } = cause as { code?: unknown; message?: unknown };
+    if (typeof code === 'string' && (PG_STORE_FAULT.test(code) || SQLITE_STORE_FAULT.test(code)))
+      return true;
+    // better-sqlite3 reports a missing table or column as plain SQLITE_ERROR.
+    if (typeof message === 'string' && /^no such (table|column)/.test(message)) return true;
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return false;
+}

@@ -183,6 +183,70 @@ describe.each(subjects)('ReadModelStore contract: %s', (_name, open) => {
     ]);
   });
 
+  const letter = (position: number, error = 'boom') => ({
+    projection: 'things',
+    position,
+    eventId: `e-${position}`,
+    eventType: 'Bad',
+    streamName: 's-1',
+    error,
+    recordedAt: '2026-11-27T00:00:00.000Z',
+  });
+
+  it('keeps dead letters per generation: a rebuilt generation replaces them when it is activated', async () => {
+    await store.commit({
+      projection: 'things',
+      generation: 1,
+      writes: [],
+      deletes: [],
+      deadLetters: [letter(1), letter(2)],
+      fromPosition: 0,
+      toPosition: 2,
+    });
+    expect(await store.countDeadLetters()).toEqual(new Map([['things', 2]]));
+    // A rebuild beside it: event 2 now applies, event 1 still fails (with a new error).
+    await store.createGeneration('things', 2, 1);
+    await store.commit({
+      projection: 'things',
+      generation: 2,
+      writes: [{ key: 'a', doc: { n: 2 }, index: {} }],
+      deletes: [],
+      deadLetters: [letter(1, 'still failing')],
+      fromPosition: 0,
+      toPosition: 2,
+    });
+    // Until it is activated, the served generation's letters are the ones listed.
+    expect((await store.deadLetters()).map((dead) => dead.position)).toEqual([1, 2]);
+    await store.activate('things', 2);
+    expect(await store.deadLetters()).toEqual([letter(1, 'still failing')]);
+    expect(await store.countDeadLetters()).toEqual(new Map([['things', 1]]));
+    // A generation dropped without being activated takes its dead letters with it.
+    await store.createGeneration('things', 3, 1);
+    await store.commit({
+      projection: 'things',
+      generation: 3,
+      writes: [],
+      deletes: [],
+      deadLetters: [letter(1)],
+      fromPosition: 0,
+      toPosition: 2,
+    });
+    await store.dropGeneration('things', 3);
+    await store.createGeneration('things', 3, 1);
+    await store.commit({
+      projection: 'things',
+      generation: 3,
+      writes: [],
+      deletes: [],
+      deadLetters: [],
+      fromPosition: 0,
+      toPosition: 2,
+    });
+    await store.activate('things', 3);
+    expect(await store.deadLetters()).toEqual([]);
+    expect(await store.countDeadLetters()).toEqual(new Map());
+  });
+
   it('scans a generation in key order, page by page, and drops a generation that is not active', async () => {
     await commit(0, 3, [
       ['b', { n: 2 }, { kind: 'x' }],

@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { PersonalDataVault } from '../../src/event-sourcing';
 import { loadConfig } from '../../src/config/app-config';
 import { createEventStoreAdapter } from '../../src/stores/event-store.module';
+import { READ_MODEL_STORE, type ReadModelStore } from '../../src/projections/read-model-store';
 import { DTDP_2025 } from '../../src/programmes/domain/programme';
 import { participantStream } from '../../src/participants/domain/participant';
 import { eligibleForm } from '../support/programme-fixtures';
@@ -439,5 +441,127 @@ describe('an event with a NUL already in the log (postgres read models)', () => 
       .items.map((item) => item.data.title);
     expect(titles).toEqual(expect.arrayContaining(['x\uFFFDy', 'after the NUL']));
     expect((await t.request({ method: 'GET', url: '/health/ready' })).statusCode).toBe(200);
+  });
+});
+
+/**
+ * An event whose documents a read-model store refuses must not stop the projection. Here a
+ * programme id longer than a PostgreSQL index entry may be (about 2.7 kB), stored by an older
+ * version that had no length limit: the programmes read model cannot key a document by it. (A
+ * NUL, the known case, no longer gets that far: the store writes it as U+FFFD, see above.) The
+ * event becomes a dead letter; readiness stays 200 but says `degraded`, across a restart, and
+ * the metrics count it.
+ */
+describe('an event the PostgreSQL read models refuse, already in the log', () => {
+  let t: TestApp | undefined;
+  afterEach(async () => {
+    await t?.close();
+    t = undefined;
+  });
+
+  it('is set aside as a dead letter; the read models go on, ready but degraded', async () => {
+    t = await startApp(await freshEnv('postgres'));
+    const id = await enrolParticipant(t, { today: TODAY });
+    const legacy = createEventStoreAdapter(loadConfig(t.env));
+    try {
+      await legacy.append(
+        'programme-legacy',
+        [
+          {
+            type: 'ProgrammeDefined',
+            // Random, so that PostgreSQL cannot compress the index entry below its limit.
+            data: { programmeId: randomBytes(4500).toString('base64'), name: 'legacy' },
+            metadata: {
+              actor: { sub: 'admin-1', role: 'programme_admin' },
+              correlationId: 'legacy',
+              causationId: null,
+              schemaVersion: 1,
+            },
+          },
+        ],
+        { expectedRevision: 'no_stream' },
+      );
+    } finally {
+      await legacy.close();
+    }
+    const staff = await t.auth('society_staff', { society: 'B33', sub: 'staff-B33' });
+    const logLater = async (title: string) => {
+      const response = await t!.request({
+        method: 'POST',
+        url: `/v1/participants/${id}/activities`,
+        headers: { ...staff, 'content-type': 'application/json' },
+        payload: JSON.stringify({
+          pillar: 'social',
+          category: 'other_social',
+          title,
+          occurredOn: '2026-03-02',
+          hours: 2,
+        }),
+      });
+      expect(response.statusCode).toBe(201);
+      return response.json<{ position: number }>().position;
+    };
+    // minPosition waits until every read model has passed the position: none is stuck.
+    const progressUpTo = async (position: number) => {
+      const progress = await t!.request({
+        method: 'GET',
+        url: `/v1/participants/${id}/progress?minPosition=${position}`,
+        headers: staff,
+      });
+      expect(progress.statusCode).toBe(200);
+      return progress.json<{ pendingHours: number }>().pendingHours;
+    };
+    const expectDegraded = async (app: TestApp, position: number) => {
+      const anonymous = await app.request({ method: 'GET', url: '/health/ready' });
+      expect(anonymous.statusCode).toBe(200);
+      expect(anonymous.json()).toEqual({ status: 'degraded' });
+      const detailed = await app.request({
+        method: 'GET',
+        url: '/health/ready',
+        headers: await app.auth('auditor'),
+      });
+      expect(detailed.statusCode).toBe(200);
+      expect(detailed.json()).toMatchObject({
+        status: 'degraded',
+        details: {
+          eventStore: { status: 'up' },
+          projections: {
+            status: 'degraded',
+            deadLetters: 1,
+            readModels: {
+              programmes: { deadLetters: 1, position: expect.any(Number) },
+              progress: { deadLetters: 0 },
+            },
+          },
+        },
+      });
+      expect(
+        detailed.json<{
+          details: { projections: { readModels: { programmes: { position: number } } } };
+        }>().details.projections.readModels.programmes.position,
+      ).toBeGreaterThanOrEqual(position);
+    };
+
+    const position = await logLater('after the refused one');
+    expect(await progressUpTo(position)).toBe(2);
+    expect(await t.app.get<ReadModelStore>(READ_MODEL_STORE).deadLetters()).toEqual([
+      expect.objectContaining({
+        projection: 'programmes',
+        streamName: 'programme-legacy',
+        error: expect.stringMatching(/^read-model store refused: 54000 index row size/),
+      }),
+    ]);
+    await expectDegraded(t, position);
+    const metrics = await t.request({ method: 'GET', url: '/metrics' });
+    expect(metrics.body).toContain('projection_dead_letters{projection="programmes"} 1');
+    expect(metrics.body).toContain('projection_dead_letters{projection="timeline"} 0');
+    expect(metrics.body).toMatch(/^projections_failed 0$/m);
+
+    // A restart does not make it 503: the dead letter is behind the checkpoint.
+    await t.close(false);
+    t = await startApp(t.env, t.clock);
+    const later = await logLater('after the restart');
+    expect(await progressUpTo(later)).toBe(4);
+    await expectDegraded(t, later);
   });
 });

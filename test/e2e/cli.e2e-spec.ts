@@ -8,6 +8,10 @@ import { SqliteEventStore } from '../../src/stores/sqlite/sqlite-event-store';
 import { TokenVerifier, loadOrCreateSecret } from '../../src/auth/tokens';
 import { SqliteReadModelStore } from '../../src/stores/read-models/sqlite-read-model-store';
 import { applicationIdFor } from '../../src/applications/commands/application.handlers';
+import { ProjectionRunner } from '../../src/projections/projection-runner';
+import { PROJECTIONS } from '../../src/read-models';
+import { testEvent } from '../support/events';
+import { FaultyReadModelStore, refusalError } from '../support/faults';
 
 const run = promisify(execFile);
 const root = join(__dirname, '../..');
@@ -106,6 +110,73 @@ describe('CLI', () => {
       await again.close();
     }
     expect((await cli(dataDir, 'dead-letters')).stdout).toBe('No dead letters.\n');
+  }, 60_000);
+
+  it('dead-letters --retry: after a fix, rebuilds the read models that have dead letters; those that apply now are cleared', async () => {
+    await cli(dataDir, 'seed', '--demo');
+    // The service's projections meet two events they cannot apply: a programme whose document
+    // the store refuses (until the fix), and an activity of a participant never enrolled,
+    // which the progress projection cannot fold (fix or not).
+    const events = new SqliteEventStore({ fileName: join(dataDir, 'events.sqlite') });
+    const readModels = new SqliteReadModelStore(join(dataDir, 'read-models.sqlite'));
+    try {
+      await events.append('programme-legacy-p', [
+        testEvent('ProgrammeDefined', { programmeId: 'legacy-p', name: 'Legacy' }),
+      ]);
+      const { position } = await events.append('participant-ghost', [
+        testEvent('ActivityLogged', {
+          participantId: 'ghost',
+          activityId: 'a-1',
+          pillar: 'social',
+          category: 'other_social',
+          title: null,
+          occurredOn: '2026-03-01',
+          endedOn: null,
+          hours: 1,
+          evidence: null,
+        }),
+      ]);
+      const faulty = new FaultyReadModelStore(readModels);
+      faulty.fault = (commit) =>
+        commit.writes.some((write) => write.key === 'legacy-p') ? refusalError() : undefined;
+      const runner = new ProjectionRunner(events, faulty, PROJECTIONS);
+      await runner.start();
+      try {
+        expect(await runner.waitFor(position, 20_000)).toBe(true);
+      } finally {
+        await runner.stop();
+      }
+      expect(await readModels.get('programmes', 'legacy-p')).toBeUndefined();
+    } finally {
+      await readModels.close();
+      await events.close();
+    }
+    const listed = (await cli(dataDir, 'dead-letters')).stdout.trim().split('\n');
+    expect(listed).toEqual([
+      expect.stringMatching(
+        / programmes {2}position \d+ {2}ProgrammeDefined in programme-legacy-p: read-model store refused: 22P05 /,
+      ),
+      expect.stringMatching(
+        / progress {2}position \d+ {2}ActivityLogged in participant-ghost: ActivityLogged before ParticipantEnrolled/,
+      ),
+    ]);
+
+    const { stdout, stderr } = await cli(dataDir, 'dead-letters', '--retry');
+    expect(stderr).toMatch(/programmes, progress \[[^\]]+\] 100% \| \d+\/\d+ events/);
+    const [summary, ...remaining] = stdout.trim().split('\n');
+    expect(summary).toBe('Re-applied 1 of 2 dead letters; 1 remains.');
+    expect(remaining).toEqual([expect.stringContaining('ActivityLogged in participant-ghost')]);
+    const after = new SqliteReadModelStore(join(dataDir, 'read-models.sqlite'));
+    try {
+      expect(await after.get('programmes', 'legacy-p')).toMatchObject({ name: 'Legacy' });
+      // Rebuilt beside the served generations and switched; the others were left alone.
+      expect((await after.activeGeneration('programmes'))?.generation).toBe(2);
+      expect((await after.activeGeneration('progress'))?.generation).toBe(2);
+      expect((await after.activeGeneration('timeline'))?.generation).toBe(1);
+    } finally {
+      await after.close();
+    }
+    expect((await cli(dataDir, 'dead-letters')).stdout).toMatch(/^\S+ {2}progress {2}position /);
   }, 60_000);
 
   it('erase: the same erasure as the API; replay then shows null with erased: true, and verify still passes', async () => {

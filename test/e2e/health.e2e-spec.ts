@@ -1,3 +1,8 @@
+import { Client } from 'pg';
+import { loadConfig } from '../../src/config/app-config';
+import { createEventStore } from '../../src/stores/event-store.module';
+import { EVENT_SCHEMAS } from '../../src/event-schemas';
+import { testEvent } from '../support/events';
 import { freshEnv, startApp, type TestApp } from '../support/app';
 
 const METRICS_TOKEN = 'metrics-scraper-token-0123456789';
@@ -88,5 +93,53 @@ describe('health (HTTP)', () => {
       detail: 'Not ready: eventStore, keyStore, projections did not answer.',
       checks: { eventStore: { status: 'down' }, keyStore: { status: 'down' } },
     });
+  });
+
+  it('is not ready while a projection cannot commit at all (a table gone), and sets no event aside meanwhile', async () => {
+    const env = await freshEnv('postgres');
+    t = await startApp(env);
+    expect((await get('/health/ready')).statusCode).toBe(200);
+    const db = new Client({ connectionString: env.DATABASE_URL });
+    await db.connect();
+    try {
+      await db.query('ALTER TABLE rm_documents RENAME TO rm_documents_away');
+      const events = createEventStore(loadConfig(env), EVENT_SCHEMAS);
+      try {
+        await events.append('programme-p-1', [
+          testEvent('ProgrammeDefined', { programmeId: 'p-1' }),
+        ]);
+      } finally {
+        await events.close();
+      }
+      let ready = await get('/health/ready');
+      for (let i = 0; i < 400 && ready.statusCode === 200; i += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        ready = await get('/health/ready');
+      }
+      expect(ready.statusCode).toBe(503);
+      expect(ready.json()).toMatchObject({ code: 'NOT_READY' });
+      const auditor = await get('/health/ready', await t.auth('auditor'));
+      expect(auditor.json()).toMatchObject({
+        detail: 'Not ready: projections did not answer.',
+        checks: {
+          eventStore: { status: 'up' },
+          projections: {
+            status: 'down',
+            message: expect.stringMatching(
+              /^programmes failing since \S+ \(\d+ attempts\): 42P01 relation "rm_documents" does not exist/,
+            ),
+          },
+        },
+      });
+      const metrics = await get('/metrics');
+      expect(metrics.body).toMatch(/^projections_failed 1$/m);
+      expect(metrics.body).toMatch(/^projection_retries_total\{projection="programmes"\} [1-9]/m);
+      expect((await db.query('SELECT count(*)::int AS n FROM rm_dead_letters')).rows).toEqual([
+        { n: 0 },
+      ]);
+    } finally {
+      await db.query('ALTER TABLE IF EXISTS rm_documents_away RENAME TO rm_documents');
+      await db.end();
+    }
   });
 });

@@ -35,6 +35,18 @@ CREATE TABLE IF NOT EXISTS rm_dead_letters (
   id BIGSERIAL PRIMARY KEY, projection TEXT NOT NULL, position BIGINT NOT NULL, event_id TEXT NOT NULL,
   event_type TEXT NOT NULL, stream_name TEXT NOT NULL, error TEXT NOT NULL, recorded_at TIMESTAMPTZ NOT NULL);`;
 
+// Dead letters belong to the generation that recorded them, so that activating a rebuilt
+// generation replaces them (the rebuild records again those that still fail). Rebuilds used to
+// record again what the live run had recorded: one row per event is kept, given to the active
+// generation.
+const DEAD_LETTER_GENERATIONS = `
+ALTER TABLE rm_dead_letters ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+DELETE FROM rm_dead_letters d USING rm_dead_letters e
+ WHERE d.projection = e.projection AND d.position = e.position AND d.id > e.id;
+UPDATE rm_dead_letters d SET generation = g.generation
+  FROM rm_generations g WHERE g.projection = d.projection AND g.active;
+CREATE INDEX rm_dead_letters_generation ON rm_dead_letters (projection, generation);`;
+
 // `idx->'f'` is SQL NULL for an absent member but the jsonb `null` for a null one: the field
 // folds both to SQL NULL, as SQLite's json_extract does. Equality stays on `idx->'f'`, the
 // expression rm_documents_society indexes (a non-null value never equals either null).
@@ -67,7 +79,10 @@ export class PostgresReadModelStore implements ReadModelStore {
     this.ready = migratePostgres(pool, {
       versionTable: 'rm_schema_version',
       lock: SCHEMA_LOCK,
-      migrations: [{ version: 1, sql: SCHEMA }],
+      migrations: [
+        { version: 1, sql: SCHEMA },
+        { version: 2, sql: DEAD_LETTER_GENERATIONS },
+      ],
     });
     this.ready.catch(() => undefined);
   }
@@ -110,6 +125,10 @@ export class PostgresReadModelStore implements ReadModelStore {
       projection,
       generation,
     ]);
+    await this.pool.query(
+      'DELETE FROM rm_dead_letters WHERE projection = $1 AND generation <> $2',
+      [projection, generation],
+    );
     await this.pool.query('DELETE FROM rm_generations WHERE projection = $1 AND generation <> $2', [
       projection,
       generation,
@@ -163,14 +182,16 @@ export class PostgresReadModelStore implements ReadModelStore {
       }
       for (const letter of commit.deadLetters) {
         await query(
-          'INSERT INTO rm_dead_letters (projection, position, event_id, event_type, stream_name, error, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+          'INSERT INTO rm_dead_letters (projection, generation, position, event_id, event_type, stream_name, error, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+          // Text columns refuse NUL as jsonb does: a dead letter must never be what fails.
           [
             letter.projection,
+            commit.generation,
             letter.position,
             letter.eventId,
-            letter.eventType,
-            letter.streamName,
-            letter.error,
+            withoutNul(letter.eventType),
+            withoutNul(letter.streamName),
+            withoutNul(letter.error),
             letter.recordedAt,
           ],
         );
@@ -238,6 +259,10 @@ export class PostgresReadModelStore implements ReadModelStore {
         projection,
         generation,
       ]);
+      await query('DELETE FROM rm_dead_letters WHERE projection = $1 AND generation = $2', [
+        projection,
+        generation,
+      ]);
       await query('DELETE FROM rm_generations WHERE projection = $1 AND generation = $2', [
         projection,
         generation,
@@ -256,7 +281,9 @@ export class PostgresReadModelStore implements ReadModelStore {
       error: string;
       recorded_at: Date;
     }>(
-      'SELECT projection, position, event_id, event_type, stream_name, error, recorded_at FROM rm_dead_letters ORDER BY id',
+      `SELECT d.projection, d.position, d.event_id, d.event_type, d.stream_name, d.error, d.recorded_at
+         FROM rm_dead_letters d JOIN rm_generations g USING (projection, generation)
+        WHERE g.active ORDER BY d.id`,
     );
     return rows.map((row) => ({
       projection: row.projection,
@@ -267,6 +294,16 @@ export class PostgresReadModelStore implements ReadModelStore {
       error: row.error,
       recordedAt: row.recorded_at.toISOString(),
     }));
+  }
+
+  async countDeadLetters(): Promise<Map<string, number>> {
+    await this.ready;
+    const { rows } = await this.pool.query<{ projection: string; count: string }>(
+      `SELECT d.projection, COUNT(*) AS count
+         FROM rm_dead_letters d JOIN rm_generations g USING (projection, generation)
+        WHERE g.active GROUP BY d.projection`,
+    );
+    return new Map(rows.map((row) => [row.projection, Number(row.count)]));
   }
 
   async close(): Promise<void> {

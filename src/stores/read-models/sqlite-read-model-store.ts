@@ -39,6 +39,17 @@ CREATE TABLE IF NOT EXISTS rm_dead_letters (
   id INTEGER PRIMARY KEY, projection TEXT NOT NULL, position INTEGER NOT NULL, event_id TEXT NOT NULL,
   event_type TEXT NOT NULL, stream_name TEXT NOT NULL, error TEXT NOT NULL, recorded_at TEXT NOT NULL);`;
 
+// Dead letters belong to the generation that recorded them, so that activating a rebuilt
+// generation replaces them (the rebuild records again those that still fail). Rebuilds used to
+// record again what the live run had recorded: one row per event is kept, given to the active
+// generation.
+const DEAD_LETTER_GENERATIONS = `
+ALTER TABLE rm_dead_letters ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+DELETE FROM rm_dead_letters WHERE id NOT IN (SELECT MIN(id) FROM rm_dead_letters GROUP BY projection, position);
+UPDATE rm_dead_letters SET generation = COALESCE(
+  (SELECT g.generation FROM rm_generations g WHERE g.projection = rm_dead_letters.projection AND g.active = 1), 0);
+CREATE INDEX rm_dead_letters_generation ON rm_dead_letters (projection, generation);`;
+
 // json_extract gives SQL NULL for a JSON null and for an absent member alike, and the same
 // expression is what rm_documents_society indexes.
 const queries = new ReadModelQuery({
@@ -67,7 +78,10 @@ export class SqliteReadModelStore implements ReadModelStore {
     this.maxRows = options.maxRows ?? DEFAULT_MAX_ROWS;
     this.db = openWalDatabase({ fileName });
     // Version 1 is the first schema; later changes go after it (see sqlite-database.ts).
-    migrate(this.db, [{ version: 1, sql: SCHEMA }]);
+    migrate(this.db, [
+      { version: 1, sql: SCHEMA },
+      { version: 2, sql: DEAD_LETTER_GENERATIONS },
+    ]);
     // Query planning needs statistics (e.g. to use the society index); see refreshStatistics.
     // A sampled ANALYZE (SQLite's advice for large databases) keeps that cheap.
     this.db.pragma('analysis_limit = 1000');
@@ -90,6 +104,9 @@ export class SqliteReadModelStore implements ReadModelStore {
         'UPDATE rm_generations SET active = 1 WHERE projection = ? AND generation = ?',
       ),
       dropOld: db.prepare('DELETE FROM rm_documents WHERE projection = ? AND generation <> ?'),
+      dropOldDeadLetters: db.prepare(
+        'DELETE FROM rm_dead_letters WHERE projection = ? AND generation <> ?',
+      ),
       dropOldGenerations: db.prepare(
         'DELETE FROM rm_generations WHERE projection = ? AND generation <> ?',
       ),
@@ -115,17 +132,27 @@ export class SqliteReadModelStore implements ReadModelStore {
         'UPDATE rm_generations SET position = ? WHERE projection = ? AND generation = ? AND position = ?',
       ),
       deadLetter: db.prepare(
-        'INSERT INTO rm_dead_letters (projection, position, event_id, event_type, stream_name, error, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO rm_dead_letters (projection, generation, position, event_id, event_type, stream_name, error, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       scan: db.prepare(
         'SELECT key, doc, idx FROM rm_documents WHERE projection = ? AND generation = ? AND key > ? ORDER BY key LIMIT ?',
       ),
       dropDocuments: db.prepare('DELETE FROM rm_documents WHERE projection = ? AND generation = ?'),
+      dropDeadLetters: db.prepare(
+        'DELETE FROM rm_dead_letters WHERE projection = ? AND generation = ?',
+      ),
       dropGeneration: db.prepare(
         'DELETE FROM rm_generations WHERE projection = ? AND generation = ?',
       ),
       deadLetters: db.prepare(
-        'SELECT projection, position, event_id, event_type, stream_name, error, recorded_at FROM rm_dead_letters ORDER BY id',
+        `SELECT d.projection, d.position, d.event_id, d.event_type, d.stream_name, d.error, d.recorded_at
+           FROM rm_dead_letters d JOIN rm_generations g USING (projection, generation)
+          WHERE g.active = 1 ORDER BY d.id`,
+      ),
+      countDeadLetters: db.prepare(
+        `SELECT d.projection, COUNT(*) AS count
+           FROM rm_dead_letters d JOIN rm_generations g USING (projection, generation)
+          WHERE g.active = 1 GROUP BY d.projection`,
       ),
     };
   }
@@ -155,6 +182,7 @@ export class SqliteReadModelStore implements ReadModelStore {
     // Old generations go after the switch; queries already read the new one.
     this.db.transaction(() => {
       this.statements.dropOld.run(projection, generation);
+      this.statements.dropOldDeadLetters.run(projection, generation);
       this.statements.dropOldGenerations.run(projection, generation);
     })();
     // A whole read model was just replaced: bring the planner's statistics up to date.
@@ -208,6 +236,7 @@ export class SqliteReadModelStore implements ReadModelStore {
       for (const letter of commit.deadLetters) {
         s.deadLetter.run(
           letter.projection,
+          commit.generation,
           letter.position,
           letter.eventId,
           letter.eventType,
@@ -308,6 +337,7 @@ export class SqliteReadModelStore implements ReadModelStore {
         if (active?.generation === generation)
           throw new Error(`${projection} generation ${generation} is active: it cannot be dropped`);
         this.statements.dropDocuments.run(projection, generation);
+        this.statements.dropDeadLetters.run(projection, generation);
         this.statements.dropGeneration.run(projection, generation);
       })(),
     );
@@ -334,6 +364,14 @@ export class SqliteReadModelStore implements ReadModelStore {
         recordedAt: row.recorded_at,
       })),
     );
+  }
+
+  countDeadLetters(): Promise<Map<string, number>> {
+    const rows = this.statements.countDeadLetters.all() as Array<{
+      projection: string;
+      count: number;
+    }>;
+    return Promise.resolve(new Map(rows.map((row) => [row.projection, row.count])));
   }
 
   close(): Promise<void> {
