@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { Pool, type PoolClient, type PoolConfig, type QueryResult } from 'pg';
+import type { Pool, PoolClient, QueryResult } from 'pg';
 import {
   type AppendOptions,
   type AppendResult,
@@ -21,8 +21,15 @@ import {
   planAppend,
   prepareAppend,
 } from '../../event-sourcing';
+import { failureKind } from '../../shared/transient';
 import { AppendBatcher } from '../shared/append-batcher';
 import { migratePostgres } from './postgres-migrations';
+import {
+  type PostgresTimeouts,
+  createPostgresPool,
+  untilSucceeded,
+  withClient,
+} from './postgres-pool';
 import { EVENT_COLUMNS, eventRowValues } from '../shared/event-row';
 
 /** Options for `PostgresEventStore`. */
@@ -33,6 +40,13 @@ export interface PostgresEventStoreOptions {
   readonly maxConnections?: number;
   /** Longest wait before a subscription re-reads without a notification; default 1000 ms. */
   readonly pollIntervalMs?: number;
+  /** Bounds on connecting and on each statement; default those of a 10 s request deadline. */
+  readonly timeouts?: PostgresTimeouts;
+  /**
+   * How long to wait before trying again when the LISTEN connection is lost or cannot be made,
+   * and between reads a subscription retries while the database is unreachable; default 1000 ms.
+   */
+  readonly reconnectDelayMs?: number;
   /** Test seam: runs inside every write transaction just before COMMIT. */
   readonly beforeCommit?: () => Promise<void>;
 }
@@ -105,22 +119,37 @@ export class PostgresEventStore implements EventStore {
   private readonly pool: Pool;
   private readonly batcher: AppendBatcher;
   private readonly appended = new EventEmitter();
-  private readonly ready: Promise<void>;
-  private listener: Promise<PoolClient | undefined> | undefined;
+  private readonly schema: () => Promise<void>;
+  private readonly reconnectDelayMs: number;
+  // The connection that LISTENs for other processes' appends, once subscribed: made again
+  // whenever it is lost, so that news from other instances keeps arriving after an outage.
+  private listener: PoolClient | undefined;
+  private listening: Promise<void> | undefined;
+  private relisten: NodeJS.Timeout | undefined;
+  private wantsNotifications = false;
   private closed = false;
 
   constructor(private readonly options: PostgresEventStoreOptions) {
-    const config: PoolConfig = {
-      connectionString: options.connectionString,
+    this.pool = createPostgresPool(options.connectionString, {
       max: options.maxConnections ?? 10,
-    };
-    this.pool = new Pool(config);
-    // An idle client that loses its connection must not crash the process; the next query reconnects.
-    this.pool.on('error', () => undefined);
-    this.ready = this.createSchema();
-    this.ready.catch(() => undefined);
+      ...(options.timeouts ? { timeouts: options.timeouts } : {}),
+    });
+    this.reconnectDelayMs = options.reconnectDelayMs ?? 1000;
+    // Made on first use, and again on the next use if the database was down at start-up.
+    this.schema = untilSucceeded(() => this.createSchema());
+    this.schema().catch(() => undefined);
     this.batcher = new AppendBatcher((batch) => this.writeBatch(batch));
     this.appended.setMaxListeners(0);
+  }
+
+  // Every operation waits for the schema first.
+  private get ready(): Promise<void> {
+    return this.schema();
+  }
+
+  /** Whether the LISTEN connection is up (notifications arrive); polling delivers meanwhile. */
+  get notificationsConnected(): boolean {
+    return this.listener !== undefined;
   }
 
   async append(
@@ -191,7 +220,8 @@ export class PostgresEventStore implements EventStore {
   }
 
   subscribeToAll(afterPosition: number): EventSubscription {
-    void this.listen();
+    this.wantsNotifications = true;
+    this.listen();
     return new PollingSubscription(
       {
         readAll: (after, max) => this.readAll(after, max),
@@ -201,7 +231,13 @@ export class PostgresEventStore implements EventStore {
         },
       },
       afterPosition,
-      { pollIntervalMs: this.options.pollIntervalMs ?? 1000 },
+      {
+        pollIntervalMs: this.options.pollIntervalMs ?? 1000,
+        // While the database is unreachable the subscription waits and reads again, rather
+        // than ending: it resumes where it stopped once the database is back.
+        retryable: (error) => !this.closed && failureKind(error) === 'transient',
+        retryDelayMs: this.reconnectDelayMs,
+      },
     );
   }
 
@@ -216,8 +252,9 @@ export class PostgresEventStore implements EventStore {
     await this.batcher.close();
     this.appended.emit('appended');
     this.appended.removeAllListeners();
-    const listener = await this.listener;
-    listener?.release(true);
+    clearTimeout(this.relisten);
+    await this.listening;
+    this.dropListener(this.listener);
     await this.pool.end();
   }
 
@@ -233,69 +270,106 @@ export class PostgresEventStore implements EventStore {
   }
 
   // Appends in this process wake subscribers directly; LISTEN brings news from other processes.
-  private listen(): Promise<PoolClient | undefined> {
-    this.listener ??= (async () => {
+  // Polling delivers everything even without it, only later, so a failure here is never an
+  // error: it is tried again after `reconnectDelayMs` for as long as the store is open.
+  private listen(): void {
+    if (this.closed || this.listener || this.listening) return;
+    this.listening = (async () => {
+      let client: PoolClient | undefined;
       try {
-        const client = await this.pool.connect();
-        client.on('notification', () => this.appended.emit('appended'));
-        await client.query(`LISTEN ${NOTIFY_CHANNEL}`);
-        return client;
+        client = await this.pool.connect();
+        const connected = client;
+        // A lost connection emits `error` (or just `end`) on a client lent out of the pool;
+        // without a handler that error would crash the process.
+        connected.on('error', () => this.lost(connected));
+        connected.on('end', () => this.lost(connected));
+        connected.on('notification', () => this.appended.emit('appended'));
+        await connected.query(`LISTEN ${NOTIFY_CHANNEL}`);
+        if (this.closed) {
+          connected.release(true);
+          return;
+        }
+        this.listener = connected;
+        // Whatever other processes appended while nobody listened: read it now.
+        this.appended.emit('appended');
       } catch {
-        // Polling still delivers everything, only later.
-        return undefined;
+        client?.release(true);
+        this.scheduleListen();
+      } finally {
+        this.listening = undefined;
       }
     })();
-    return this.listener;
+  }
+
+  private lost(client: PoolClient): void {
+    if (this.listener !== client) return;
+    this.dropListener(client);
+    this.scheduleListen();
+  }
+
+  private dropListener(client: PoolClient | undefined): void {
+    if (!client || this.listener !== client) return;
+    this.listener = undefined;
+    client.release(true);
+  }
+
+  private scheduleListen(): void {
+    if (this.closed || !this.wantsNotifications || this.relisten) return;
+    this.relisten = setTimeout(() => {
+      this.relisten = undefined;
+      this.listen();
+    }, this.reconnectDelayMs);
+    this.relisten.unref();
   }
 
   private async writeBatch(batch: readonly PreparedAppend[]): Promise<Array<AppendResult | Error>> {
-    const client = await this.pool.connect();
-    try {
-      // The lock that orders all writers: positions are taken from this row, in commit order.
-      // Sent with BEGIN in one round trip (simple protocol: no parameters).
-      const [, locked] = (await client.query(
-        'BEGIN; SELECT last_position FROM es_log_head WHERE id = 1 FOR UPDATE',
-      )) as unknown as [unknown, QueryResult<{ last_position: string }>];
-      let position = Number(locked.rows[0]!.last_position);
-      const recordedAt = new Date().toISOString();
-      const heads = await this.readHeads(client, batch);
-      const existing = await this.readExisting(client, batch);
+    return withClient(this.pool, async (client) => {
+      try {
+        // The lock that orders all writers: positions are taken from this row, in commit order.
+        // Sent with BEGIN in one round trip (simple protocol: no parameters).
+        const [, locked] = (await client.query(
+          'BEGIN; SELECT last_position FROM es_log_head WHERE id = 1 FOR UPDATE',
+        )) as unknown as [unknown, QueryResult<{ last_position: string }>];
+        let position = Number(locked.rows[0]!.last_position);
+        const recordedAt = new Date().toISOString();
+        const heads = await this.readHeads(client, batch);
+        const existing = await this.readExisting(client, batch);
 
-      const rows: unknown[][] = [[], [], [], [], [], [], [], [], [], []];
-      const written = new Map<string, StreamHead>();
-      const outcomes = batch.map((append): AppendResult | Error => {
-        try {
-          const plan = planAppend(append, {
-            recordedAt,
-            head: (streamName) => heads.get(streamName),
-            findEvent: (eventId) => existing.get(eventId),
-          });
-          if (plan.kind === 'already-appended') return plan.result;
-          for (const event of plan.events) {
-            position += 1;
-            eventRowValues(event, position).forEach((value, column) => rows[column]!.push(value));
-            existing.set(event.eventId, {
-              streamName: event.streamName,
-              revision: event.revision,
-              position,
+        const rows: unknown[][] = [[], [], [], [], [], [], [], [], [], []];
+        const written = new Map<string, StreamHead>();
+        const outcomes = batch.map((append): AppendResult | Error => {
+          try {
+            const plan = planAppend(append, {
+              recordedAt,
+              head: (streamName) => heads.get(streamName),
+              findEvent: (eventId) => existing.get(eventId),
             });
+            if (plan.kind === 'already-appended') return plan.result;
+            for (const event of plan.events) {
+              position += 1;
+              eventRowValues(event, position).forEach((value, column) => rows[column]!.push(value));
+              existing.set(event.eventId, {
+                streamName: event.streamName,
+                revision: event.revision,
+                position,
+              });
+            }
+            const last = plan.events[plan.events.length - 1]!;
+            heads.set(append.streamName, { revision: last.revision, hash: last.hash });
+            written.set(append.streamName, { revision: last.revision, hash: last.hash });
+            return { nextRevision: last.revision, position };
+          } catch (error) {
+            if (error instanceof EventStoreError) return error;
+            throw error;
           }
-          const last = plan.events[plan.events.length - 1]!;
-          heads.set(append.streamName, { revision: last.revision, hash: last.hash });
-          written.set(append.streamName, { revision: last.revision, hash: last.hash });
-          return { nextRevision: last.revision, position };
-        } catch (error) {
-          if (error instanceof EventStoreError) return error;
-          throw error;
-        }
-      });
+        });
 
-      if (rows[0]!.length > 0) {
-        // Insert, move the log and stream heads and notify listeners (delivered at commit) in
-        // one statement.
-        const streams = [...written.keys()];
-        await client.query(
-          `WITH inserted AS (
+        if (rows[0]!.length > 0) {
+          // Insert, move the log and stream heads and notify listeners (delivered at commit) in
+          // one statement.
+          const streams = [...written.keys()];
+          await client.query(
+            `WITH inserted AS (
              INSERT INTO es_events (${EVENT_COLUMNS})
              SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[],
                                   $6::json[], $7::json[], $8::timestamptz[], $9::text[], $10::text[])
@@ -307,25 +381,24 @@ export class PostgresEventStore implements EventStore {
              ON CONFLICT (stream_name) DO UPDATE SET revision = excluded.revision, hash = excluded.hash
            )
            SELECT pg_notify('${NOTIFY_CHANNEL}', $11::text)`,
-          [
-            ...rows,
-            position,
-            streams,
-            streams.map((name) => written.get(name)!.revision),
-            streams.map((name) => written.get(name)!.hash),
-          ],
-        );
+            [
+              ...rows,
+              position,
+              streams,
+              streams.map((name) => written.get(name)!.revision),
+              streams.map((name) => written.get(name)!.hash),
+            ],
+          );
+        }
+        await this.options.beforeCommit?.();
+        await client.query('COMMIT');
+        this.appended.emit('appended');
+        return outcomes;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
       }
-      await this.options.beforeCommit?.();
-      await client.query('COMMIT');
-      this.appended.emit('appended');
-      return outcomes;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   private async readHeads(

@@ -18,6 +18,7 @@ import {
   type StoreIntegrity,
   type StreamHeadRecord,
 } from '../../event-sourcing';
+import { failureKind } from '../../shared/transient';
 import { AppendBatcher, type BatchOutcomes } from '../shared/append-batcher';
 import { SqliteAppendWriter } from './sqlite-append-writer';
 import { EVENT_COLUMNS, type EventRowValues } from '../shared/event-row';
@@ -138,7 +139,11 @@ export class SqliteEventStore implements EventStore {
         },
       },
       afterPosition,
-      { pollIntervalMs: this.pollIntervalMs },
+      {
+        pollIntervalMs: this.pollIntervalMs,
+        // A read that meets a busy or failing file is tried again, not the end of the projection.
+        retryable: (error) => !this.closed && failureKind(error) === 'transient',
+      },
     );
   }
 
