@@ -12,6 +12,7 @@ import {
 } from '../event-sourcing';
 import { EventStoreDbEventStore } from './eventstoredb/eventstoredb-event-store';
 import { PostgresEventStore } from './postgres/postgres-event-store';
+import { postgresTimeouts } from './postgres/postgres-pool';
 import { SqliteEventStore } from './sqlite/sqlite-event-store';
 
 /** The SQLite file of the embedded event store inside DATA_DIR. */
@@ -31,7 +32,10 @@ export function createEventStore(config: AppConfig): EventStore {
         synchronous: config.SQLITE_SYNCHRONOUS,
       });
     case 'postgres':
-      return new PostgresEventStore({ connectionString: config.DATABASE_URL! });
+      return new PostgresEventStore({
+        connectionString: config.DATABASE_URL!,
+        timeouts: postgresTimeouts(config.REQUEST_TIMEOUT_MS),
+      });
     case 'eventstoredb':
       return new EventStoreDbEventStore({ connectionString: config.EVENTSTORE_CONNECTION_STRING! });
   }

@@ -3,12 +3,15 @@ import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/comm
 import { AppConfig } from '../config/app-config';
 import { SUBJECT_KEY_STORE, type SubjectKeyStore } from '../event-sourcing/personal-data/key-store';
 import { PostgresSubjectKeyStore } from './keys/postgres-subject-key-store';
+import { postgresTimeouts } from './postgres/postgres-pool';
 import { SqliteSubjectKeyStore } from './keys/sqlite-subject-key-store';
 
 /** Opens the key store that KEY_STORE names (the service and the CLI both open it here). */
 export function createSubjectKeyStore(config: AppConfig): SubjectKeyStore {
   return config.KEY_STORE === 'postgres'
-    ? new PostgresSubjectKeyStore(config.DATABASE_URL!)
+    ? new PostgresSubjectKeyStore(config.DATABASE_URL!, {
+        timeouts: postgresTimeouts(config.REQUEST_TIMEOUT_MS),
+      })
     : new SqliteSubjectKeyStore(join(config.dataDir, 'keys.sqlite'));
 }
 
