@@ -15,6 +15,7 @@ import {
   sendProblem,
 } from './http/problem-details';
 import { limitRequestRate } from './http/rate-limit';
+import { installRequestTimeout } from './http/request-timeout';
 
 /** Builds the application (not yet listening): shared by `main.ts` and the end-to-end tests. */
 export async function createApp(
@@ -39,6 +40,7 @@ export async function createApp(
   const fastify = app.getHttpAdapter().getInstance();
   installJsonBodyParser(fastify);
   installParameterCheck(fastify);
+  installRequestTimeout(fastify, config.REQUEST_TIMEOUT_MS);
   // 0 turns the limit off; the plugin itself would read it as "refuse everything".
   if (config.RATE_LIMIT_PER_MINUTE > 0) await limitRequestRate(app, config.RATE_LIMIT_PER_MINUTE);
   app.get(Metrics).instrument(fastify);
