@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { asError } from '../../shared/as-error';
 
 /** How SQLite makes a commit durable; see docs/design.md, "Durability". */
 export type SqliteSynchronous = 'NORMAL' | 'FULL';
@@ -142,7 +143,7 @@ export function settle<T>(work: () => T): Promise<T> {
   try {
     return Promise.resolve(work());
   } catch (error) {
-    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    return Promise.reject(asError(error));
   }
 }
 

@@ -23,6 +23,7 @@ import { AppendBatcher, type BatchOutcomes } from '../shared/append-batcher';
 import { SqliteAppendWriter } from './sqlite-append-writer';
 import { EVENT_COLUMNS, type EventRowValues } from '../shared/event-row';
 import { openEventDatabase, type SqliteDatabaseOptions } from './sqlite-database';
+import { asError } from '../../shared/as-error';
 
 export type { SqliteSynchronous } from './sqlite-database';
 
@@ -97,7 +98,7 @@ export class SqliteEventStore implements EventStore {
     try {
       prepared = prepareAppend(streamName, events, options.expectedRevision);
     } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      return Promise.reject(asError(error));
     }
     return this.batcher.enqueue(prepared);
   }
