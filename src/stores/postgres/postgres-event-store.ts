@@ -395,7 +395,10 @@ export class PostgresEventStore implements EventStore {
         this.appended.emit('appended');
         return outcomes;
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        // A connection that failed that way is closed by withClient, which rolls back; a
+        // ROLLBACK sent on it would only wait for the read timeout.
+        if (failureKind(error) !== 'transient')
+          await client.query('ROLLBACK').catch(() => undefined);
         throw error;
       }
     });

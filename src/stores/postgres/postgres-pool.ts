@@ -1,5 +1,6 @@
 import { Pool, type PoolClient, type QueryConfig } from 'pg';
 import { failureKind } from '../../shared/transient';
+import { asError } from '../../shared/as-error';
 
 /**
  * How long PostgreSQL work may take before it is given up. Each bound sits below the HTTP
@@ -70,7 +71,10 @@ export function createPostgresPool(
     statement_timeout: timeouts.statementMs,
     idle_in_transaction_session_timeout: timeouts.statementMs,
     query_timeout: timeouts.readMs,
+    // Probes a connection idle for 10 s, so one lost without a word is noticed in minutes, not
+    // the system's default two hours.
     keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
   });
   pool.on('error', () => undefined);
   return pool;
@@ -96,8 +100,7 @@ export async function withClient<T>(
   try {
     return await work(client);
   } catch (error) {
-    if (failureKind(error) === 'transient')
-      broken ??= error instanceof Error ? error : new Error(String(error));
+    if (failureKind(error) === 'transient') broken ??= asError(error);
     throw error;
   } finally {
     client.off('error', onError);

@@ -10,6 +10,7 @@ import {
   type ProjectionCommit,
   type ReadModelStore,
 } from '../../projections/read-model-store';
+import { failureKind } from '../../shared/transient';
 import { migratePostgres } from '../postgres/postgres-migrations';
 import {
   type PostgresTimeouts,
@@ -302,7 +303,10 @@ export class PostgresReadModelStore implements ReadModelStore {
         await work(async (sql, params) => (await client.query(sql, params)).rowCount ?? 0);
         await client.query('COMMIT');
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        // A connection that failed that way is closed by withClient, which rolls back; a
+        // ROLLBACK sent on it would only wait for the read timeout.
+        if (failureKind(error) !== 'transient')
+          await client.query('ROLLBACK').catch(() => undefined);
         throw error;
       }
     });
