@@ -122,7 +122,7 @@ function storeUnavailable(exception: unknown): {
       document: problem(
         503,
         'STORE_NOT_WRITABLE',
-        'The embedded store cannot write (disk full or read-only): free space in DATA_DIR or make it writable, then try again. Nothing of this request was written; reads still work.',
+        'The embedded store cannot write (disk full or read-only): free space in DATA_DIR or make it writable, then try again. The command was not recorded; reads still work.',
       ),
       headers,
     };
