@@ -57,7 +57,8 @@ describe('SqliteEventStore on a disk that is full or read-only', () => {
     await store.append(b, [testEvent('Before')]);
 
     // No room to grow: the disk is full.
-    connection.pragma(`max_page_count = ${connection.pragma('page_count', { simple: true })}`);
+    const pages = connection.pragma('page_count', { simple: true }) as number;
+    connection.pragma(`max_page_count = ${pages}`);
     // Appends arriving together share one transaction (group commit): all of it fails.
     const failures = await Promise.all(
       Array.from({ length: 10 }, (_, i) => failureOf(store.append(i % 2 ? a : b, [big('Lost')]))),
