@@ -322,54 +322,60 @@ export class PostgresEventStore implements EventStore {
     this.relisten.unref();
   }
 
-  private async writeBatch(batch: readonly PreparedAppend[]): Promise<Array<AppendResult | Error>> {
-    return withClient(this.pool, async (client) => {
-      try {
-        // The lock that orders all writers: positions are taken from this row, in commit order.
-        // Sent with BEGIN in one round trip (simple protocol: no parameters).
-        const [, locked] = (await client.query(
-          'BEGIN; SELECT last_position FROM es_log_head WHERE id = 1 FOR UPDATE',
-        )) as unknown as [unknown, QueryResult<{ last_position: string }>];
-        let position = Number(locked.rows[0]!.last_position);
-        const recordedAt = new Date().toISOString();
-        const heads = await this.readHeads(client, batch);
-        const existing = await this.readExisting(client, batch);
+  private writeBatch(batch: readonly PreparedAppend[]): Promise<Array<AppendResult | Error>> {
+    return withClient(this.pool, (client) => this.writeBatchOn(client, batch));
+  }
 
-        const rows: unknown[][] = [[], [], [], [], [], [], [], [], [], []];
-        const written = new Map<string, StreamHead>();
-        const outcomes = batch.map((append): AppendResult | Error => {
-          try {
-            const plan = planAppend(append, {
-              recordedAt,
-              head: (streamName) => heads.get(streamName),
-              findEvent: (eventId) => existing.get(eventId),
+  private async writeBatchOn(
+    client: PoolClient,
+    batch: readonly PreparedAppend[],
+  ): Promise<Array<AppendResult | Error>> {
+    try {
+      // The lock that orders all writers: positions are taken from this row, in commit order.
+      // Sent with BEGIN in one round trip (simple protocol: no parameters).
+      const [, locked] = (await client.query(
+        'BEGIN; SELECT last_position FROM es_log_head WHERE id = 1 FOR UPDATE',
+      )) as unknown as [unknown, QueryResult<{ last_position: string }>];
+      let position = Number(locked.rows[0]!.last_position);
+      const recordedAt = new Date().toISOString();
+      const heads = await this.readHeads(client, batch);
+      const existing = await this.readExisting(client, batch);
+
+      const rows: unknown[][] = [[], [], [], [], [], [], [], [], [], []];
+      const written = new Map<string, StreamHead>();
+      const outcomes = batch.map((append): AppendResult | Error => {
+        try {
+          const plan = planAppend(append, {
+            recordedAt,
+            head: (streamName) => heads.get(streamName),
+            findEvent: (eventId) => existing.get(eventId),
+          });
+          if (plan.kind === 'already-appended') return plan.result;
+          for (const event of plan.events) {
+            position += 1;
+            eventRowValues(event, position).forEach((value, column) => rows[column]!.push(value));
+            existing.set(event.eventId, {
+              streamName: event.streamName,
+              revision: event.revision,
+              position,
             });
-            if (plan.kind === 'already-appended') return plan.result;
-            for (const event of plan.events) {
-              position += 1;
-              eventRowValues(event, position).forEach((value, column) => rows[column]!.push(value));
-              existing.set(event.eventId, {
-                streamName: event.streamName,
-                revision: event.revision,
-                position,
-              });
-            }
-            const last = plan.events[plan.events.length - 1]!;
-            heads.set(append.streamName, { revision: last.revision, hash: last.hash });
-            written.set(append.streamName, { revision: last.revision, hash: last.hash });
-            return { nextRevision: last.revision, position };
-          } catch (error) {
-            if (error instanceof EventStoreError) return error;
-            throw error;
           }
-        });
+          const last = plan.events[plan.events.length - 1]!;
+          heads.set(append.streamName, { revision: last.revision, hash: last.hash });
+          written.set(append.streamName, { revision: last.revision, hash: last.hash });
+          return { nextRevision: last.revision, position };
+        } catch (error) {
+          if (error instanceof EventStoreError) return error;
+          throw error;
+        }
+      });
 
-        if (rows[0]!.length > 0) {
-          // Insert, move the log and stream heads and notify listeners (delivered at commit) in
-          // one statement.
-          const streams = [...written.keys()];
-          await client.query(
-            `WITH inserted AS (
+      if (rows[0]!.length > 0) {
+        // Insert, move the log and stream heads and notify listeners (delivered at commit) in
+        // one statement.
+        const streams = [...written.keys()];
+        await client.query(
+          `WITH inserted AS (
              INSERT INTO es_events (${EVENT_COLUMNS})
              SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[],
                                   $6::json[], $7::json[], $8::timestamptz[], $9::text[], $10::text[])
@@ -381,27 +387,25 @@ export class PostgresEventStore implements EventStore {
              ON CONFLICT (stream_name) DO UPDATE SET revision = excluded.revision, hash = excluded.hash
            )
            SELECT pg_notify('${NOTIFY_CHANNEL}', $11::text)`,
-            [
-              ...rows,
-              position,
-              streams,
-              streams.map((name) => written.get(name)!.revision),
-              streams.map((name) => written.get(name)!.hash),
-            ],
-          );
-        }
-        await this.options.beforeCommit?.();
-        await client.query('COMMIT');
-        this.appended.emit('appended');
-        return outcomes;
-      } catch (error) {
-        // A connection that failed that way is closed by withClient, which rolls back; a
-        // ROLLBACK sent on it would only wait for the read timeout.
-        if (failureKind(error) !== 'transient')
-          await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
+          [
+            ...rows,
+            position,
+            streams,
+            streams.map((name) => written.get(name)!.revision),
+            streams.map((name) => written.get(name)!.hash),
+          ],
+        );
       }
-    });
+      await this.options.beforeCommit?.();
+      await client.query('COMMIT');
+      this.appended.emit('appended');
+      return outcomes;
+    } catch (error) {
+      // A connection that failed that way is closed by withClient, which rolls back; a
+      // ROLLBACK sent on it would only wait for the read timeout.
+      if (failureKind(error) !== 'transient') await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
   }
 
   private async readHeads(
