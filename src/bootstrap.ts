@@ -15,6 +15,8 @@ import {
   sendProblem,
 } from './http/problem-details';
 import { limitRequestRate } from './http/rate-limit';
+import { installRequestTimeout } from './http/request-timeout';
+import { installDrain } from './http/drain';
 
 /** Builds the application (not yet listening): shared by `main.ts` and the end-to-end tests. */
 export async function createApp(
@@ -25,6 +27,8 @@ export async function createApp(
     AppModule.register(config, options.clock),
     new FastifyAdapter({
       bodyLimit: 1024 * 1024,
+      // While shutting down, `installDrain` answers with a problem document instead.
+      return503OnClosing: false,
       // The router's own refusals (a malformed percent-escape, a parameter over 100
       // characters) come before any route: problem documents like every other error.
       frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) =>
@@ -39,6 +43,8 @@ export async function createApp(
   const fastify = app.getHttpAdapter().getInstance();
   installJsonBodyParser(fastify);
   installParameterCheck(fastify);
+  installRequestTimeout(fastify, config.REQUEST_TIMEOUT_MS);
+  installDrain(fastify);
   // 0 turns the limit off; the plugin itself would read it as "refuse everything".
   if (config.RATE_LIMIT_PER_MINUTE > 0) await limitRequestRate(app, config.RATE_LIMIT_PER_MINUTE);
   app.get(Metrics).instrument(fastify);
@@ -55,7 +61,8 @@ export async function createApp(
   // A deployment that does not want to publish its API map turns the docs off: then nothing is
   // registered at /docs or /docs-json, and both answer 404 like any unknown path.
   if (config.DOCS_ENABLED) serveDocs(app);
-  app.enableShutdownHooks();
+  // Signals are not Nest's to handle: `main.ts` drains requests first, then closes the app
+  // (graceful-shutdown.ts), and exits 0 rather than re-raising the signal.
   return app;
 }
 

@@ -1,10 +1,15 @@
 import 'reflect-metadata';
 import { createApp } from './bootstrap';
 import { loadConfigOrExit } from './config/load-config-or-exit';
+import { shutDownOnSignals } from './graceful-shutdown';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const app = await createApp(config);
+  shutDownOnSignals(app, {
+    timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    exit: (code) => process.exit(code),
+  });
   await app.listen({ port: config.PORT, host: config.HOST });
   process.stdout.write(
     `Serving on http://${config.HOST}:${config.PORT} (event store: ${config.EVENT_STORE}, data: ${config.dataDir})\n`,

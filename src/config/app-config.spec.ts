@@ -16,6 +16,8 @@ describe('loadConfig', () => {
       AUTH_SOCIETY_CLAIM: 'society',
       DASHBOARD_MIN_GROUP: 5,
       RATE_LIMIT_PER_MINUTE: 600,
+      REQUEST_TIMEOUT_MS: 10_000,
+      SHUTDOWN_TIMEOUT_MS: 10_000,
       DOCS_ENABLED: true,
     });
     expect(config.METRICS_TOKEN).toBeUndefined();
@@ -99,6 +101,13 @@ describe('loadConfig', () => {
     });
   });
 
+  it('given request and shutdown timeouts, then it types them', () => {
+    expect(loadConfig({ REQUEST_TIMEOUT_MS: '4000', SHUTDOWN_TIMEOUT_MS: '30000' })).toMatchObject({
+      REQUEST_TIMEOUT_MS: 4000,
+      SHUTDOWN_TIMEOUT_MS: 30_000,
+    });
+  });
+
   it.each([
     [
       { PORT: 'abc' },
@@ -167,6 +176,17 @@ describe('loadConfig', () => {
       'Configuration error: RATE_LIMIT_PER_MINUTE must be a whole number, 0 or more (0 turns it off) (got "-5").',
     ],
     [{ RATE_LIMIT_PER_MINUTE: 'lots' }, 'RATE_LIMIT_PER_MINUTE must be a whole number'],
+    [
+      { REQUEST_TIMEOUT_MS: '10s' },
+      'Configuration error: REQUEST_TIMEOUT_MS must be a whole number of milliseconds, 1000 to 600000 (got "10s").',
+    ],
+    [{ REQUEST_TIMEOUT_MS: '500' }, 'REQUEST_TIMEOUT_MS must be a whole number of milliseconds'],
+    [{ REQUEST_TIMEOUT_MS: '0' }, 'REQUEST_TIMEOUT_MS must be a whole number of milliseconds'],
+    [{ SHUTDOWN_TIMEOUT_MS: '-1' }, 'SHUTDOWN_TIMEOUT_MS must be a whole number of milliseconds'],
+    [
+      { SHUTDOWN_TIMEOUT_MS: '999999' },
+      'SHUTDOWN_TIMEOUT_MS must be a whole number of milliseconds',
+    ],
     [
       { DOCS_ENABLED: 'yes' },
       'Configuration error: DOCS_ENABLED must be true or false (got "yes").',

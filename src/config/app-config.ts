@@ -187,6 +187,34 @@ export class AppConfig {
   @Min(0, { message: 'RATE_LIMIT_PER_MINUTE must be a whole number, 0 or more (0 turns it off)' })
   readonly RATE_LIMIT_PER_MINUTE: number = 600;
 
+  /**
+   * The longest a request may take: one that has not answered by then gets 503 with Retry-After
+   * (a command may still complete; retried with its Idempotency-Key it is not done twice). The
+   * PostgreSQL connect and statement timeouts are set below it (docs/reliability.md).
+   */
+  @IsInt({ message: 'REQUEST_TIMEOUT_MS must be a whole number of milliseconds, 1000 to 600000' })
+  @Min(1000, {
+    message: 'REQUEST_TIMEOUT_MS must be a whole number of milliseconds, 1000 to 600000',
+  })
+  @Max(600_000, {
+    message: 'REQUEST_TIMEOUT_MS must be a whole number of milliseconds, 1000 to 600000',
+  })
+  readonly REQUEST_TIMEOUT_MS: number = 10_000;
+
+  /**
+   * How long a SIGTERM or SIGINT may take: the service stops accepting, lets requests in flight
+   * finish, writes queued appends, stops projections and closes its stores, then exits 0; past
+   * this it exits 1 (docs/reliability.md).
+   */
+  @IsInt({ message: 'SHUTDOWN_TIMEOUT_MS must be a whole number of milliseconds, 1000 to 600000' })
+  @Min(1000, {
+    message: 'SHUTDOWN_TIMEOUT_MS must be a whole number of milliseconds, 1000 to 600000',
+  })
+  @Max(600_000, {
+    message: 'SHUTDOWN_TIMEOUT_MS must be a whole number of milliseconds, 1000 to 600000',
+  })
+  readonly SHUTDOWN_TIMEOUT_MS: number = 10_000;
+
   /** Whether `/docs` (OpenAPI UI) and `/docs-json` are served. */
   @IsBoolean({ message: 'DOCS_ENABLED must be true or false' })
   readonly DOCS_ENABLED: boolean = true;
@@ -226,7 +254,13 @@ function IsJwksUrl(options: ValidationOptions): PropertyDecorator {
 /** A setting that is missing or wrong; `message` is the one line to print. */
 export class ConfigError extends Error {}
 
-const NUMERIC = new Set<keyof AppConfig>(['PORT', 'DASHBOARD_MIN_GROUP', 'RATE_LIMIT_PER_MINUTE']);
+const NUMERIC = new Set<keyof AppConfig>([
+  'PORT',
+  'DASHBOARD_MIN_GROUP',
+  'RATE_LIMIT_PER_MINUTE',
+  'REQUEST_TIMEOUT_MS',
+  'SHUTDOWN_TIMEOUT_MS',
+]);
 const BOOLEAN = new Set<keyof AppConfig>(['DOCS_ENABLED']);
 
 // Only these spellings are a boolean; anything else stays a string and fails validation by name.
@@ -260,6 +294,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     'DASHBOARD_MIN_GROUP',
     'METRICS_TOKEN',
     'RATE_LIMIT_PER_MINUTE',
+    'REQUEST_TIMEOUT_MS',
+    'SHUTDOWN_TIMEOUT_MS',
     'DOCS_ENABLED',
   ] as const) {
     const value = env[key];

@@ -15,6 +15,14 @@ export interface PollingOptions {
   readonly batchSize?: number;
   /** Longest wait between checks when no append notification arrives; default 250 ms. */
   readonly pollIntervalMs?: number;
+  /**
+   * Whether a failed read may succeed later unchanged (the database is unreachable for a while):
+   * such a read is tried again after `retryDelayMs` from the same position, and the subscription
+   * goes on; any other failure ends it. Default: none is retried.
+   */
+  readonly retryable?: (error: unknown) => boolean;
+  /** Wait before a retryable read is tried again; default 1000 ms. */
+  readonly retryDelayMs?: number;
 }
 
 /**
@@ -32,6 +40,8 @@ export class PollingSubscription implements EventSubscription {
   private readonly unlisten: () => void;
   private readonly batchSize: number;
   private readonly pollIntervalMs: number;
+  private readonly retryable: (error: unknown) => boolean;
+  private readonly retryDelayMs: number;
 
   constructor(
     private readonly source: PollingSource,
@@ -40,6 +50,8 @@ export class PollingSubscription implements EventSubscription {
   ) {
     this.batchSize = options.batchSize ?? 500;
     this.pollIntervalMs = options.pollIntervalMs ?? 250;
+    this.retryable = options.retryable ?? (() => false);
+    this.retryDelayMs = options.retryDelayMs ?? 1000;
     this.unlisten = source.onAppended(() => {
       this.signalled = true;
       this.wake?.();
@@ -53,13 +65,23 @@ export class PollingSubscription implements EventSubscription {
     try {
       while (!this.closed) {
         this.signalled = false;
-        const batch = await this.source.readAll(last, this.batchSize);
+        let batch: RecordedEvent[];
+        try {
+          batch = await this.source.readAll(last, this.batchSize);
+        } catch (error) {
+          // Closed meanwhile: whoever closed it wants no more events, nor this error.
+          if (this.closed) return;
+          if (!this.retryable(error)) throw error;
+          await this.sleep(this.retryDelayMs);
+          continue;
+        }
         for (const event of batch) {
           if (this.closed) return;
           last = event.position;
           yield event;
         }
-        if (batch.length < this.batchSize && !this.signalled && !this.closed) await this.sleep();
+        if (batch.length < this.batchSize && !this.signalled && !this.closed)
+          await this.sleep(this.pollIntervalMs);
       }
     } finally {
       this.closed = true;
@@ -74,14 +96,14 @@ export class PollingSubscription implements EventSubscription {
     return Promise.resolve();
   }
 
-  private sleep(): Promise<void> {
+  private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
         this.wake = undefined;
         resolve();
       };
-      const timer = setTimeout(done, this.pollIntervalMs);
+      const timer = setTimeout(done, ms);
       this.wake = done;
     });
   }

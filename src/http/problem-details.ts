@@ -12,6 +12,7 @@ import { EventStoreError, StaleRevisionError, SubjectMissingError } from '../eve
 import { InvalidCursorError } from '../projections/read-model-store';
 import { ApiProblem } from '../shared/api-problem';
 import { DomainError } from '../shared/domain/domain-error';
+import { failureKind, isDiskFailure } from '../shared/transient';
 
 /** One bad field of a request. */
 export type FieldError = { readonly field: string; readonly message: string };
@@ -103,6 +104,39 @@ function problem(
   };
 }
 
+/** Seconds a client is asked to wait (`Retry-After`) before retrying after a store failure. */
+export const STORE_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * The answer to a store that cannot serve the request for now (the database is down or
+ * restarting, a lock timed out, the disk is full or read-only): 503 with Retry-After. The detail
+ * never repeats the driver's message, which names hosts, databases and file paths.
+ */
+function storeUnavailable(exception: unknown): {
+  document: ProblemDocument;
+  headers: Record<string, string>;
+} {
+  const headers = { 'retry-after': String(STORE_RETRY_AFTER_SECONDS) };
+  if (isDiskFailure(exception)) {
+    return {
+      document: problem(
+        503,
+        'STORE_NOT_WRITABLE',
+        'The embedded store cannot write (disk full or read-only): free space in DATA_DIR or make it writable, then try again. The command was not recorded; reads still work.',
+      ),
+      headers,
+    };
+  }
+  return {
+    document: problem(
+      503,
+      'STORE_UNAVAILABLE',
+      'The event store is unavailable; try again shortly.',
+    ),
+    headers,
+  };
+}
+
 /** Maps anything thrown to a problem document (and the headers it needs). */
 export function toProblem(exception: unknown): {
   document: ProblemDocument;
@@ -177,6 +211,9 @@ export function toProblem(exception: unknown): {
     const code = status === 404 ? 'NOT_FOUND' : status === 400 ? 'BAD_REQUEST' : `HTTP_${status}`;
     return { document: problem(status, code, detail), headers: {} };
   }
+  // A driver's error (pg, better-sqlite3, the EventStoreDB client) that a later retry can get
+  // past: the client should retry, not report a bug.
+  if (failureKind(exception) === 'transient') return storeUnavailable(exception);
   const fastifyError = exception as { statusCode?: number; code?: string; message?: string };
   if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode < 500) {
     // Fastify's own refusals before a handler runs: malformed JSON, wrong content type, too large.
@@ -210,9 +247,20 @@ export class ProblemDetailsFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const document = sendProblem(host.switchToHttp().getResponse<FastifyReply>(), exception);
-    if (document.status >= 500)
+    if (document.code === 'STORE_UNAVAILABLE' || document.code === 'STORE_NOT_WRITABLE') {
+      // Expected while a store is down: one line for the operator (the driver's message names
+      // the host or file), not a stack per request.
+      this.logger.warn(`${document.code}: ${errorMessage(exception)}`);
+    } else if (document.status >= 500) {
       this.logger.error(exception instanceof Error ? exception.stack : String(exception));
+    }
   }
+}
+
+function errorMessage(exception: unknown): string {
+  if (!(exception instanceof Error)) return String(exception);
+  const code = (exception as { code?: unknown }).code;
+  return typeof code === 'string' ? `${code} ${exception.message}` : exception.message;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { blamesStore, failureKind } from './transient';
+import { blamesStore, failureKind, isDiskFailure } from './transient';
 
 const withCode = (code: string, message = 'x') => Object.assign(new Error(message), { code });
 
@@ -15,7 +15,13 @@ describe('failureKind', () => {
     ['SQLite busy', withCode('SQLITE_BUSY_SNAPSHOT')],
     ['SQLite disk full', withCode('SQLITE_FULL')],
     ['SQLite read-only file', withCode('SQLITE_READONLY')],
+    ['SQLite write I/O error', withCode('SQLITE_IOERR_WRITE')],
+    ['disk full (file system)', withCode('ENOSPC')],
+    ['read-only file system', withCode('EROFS')],
     ['pg pool after a lost connection', new Error('Connection terminated unexpectedly')],
+    ['pg pool cannot connect in time', new Error('timeout exceeded when trying to connect')],
+    ['pg query on a silent connection', new Error('Query read timeout')],
+    ['statement timeout', withCode('57014', 'canceling statement due to statement timeout')],
     ['wrapped', Object.assign(new Error('outer'), { cause: withCode('ECONNRESET') })],
   ])('%s is transient', (_name, error) => {
     expect(failureKind(error)).toBe('transient');
@@ -50,5 +56,23 @@ describe('blamesStore', () => {
     ['a document JSON cannot hold', new TypeError('Do not know how to serialize a BigInt')],
   ])('%s is about the data', (_name, error) => {
     expect(blamesStore(error)).toBe(false);
+  });
+});
+
+describe('isDiskFailure', () => {
+  it.each([
+    'SQLITE_FULL',
+    'SQLITE_READONLY',
+    'SQLITE_READONLY_DBMOVED',
+    'SQLITE_IOERR_WRITE',
+    'ENOSPC',
+    'EROFS',
+  ])('%s is the disk refusing a write', (code) => {
+    expect(isDiskFailure(withCode(code))).toBe(true);
+    expect(isDiskFailure(Object.assign(new Error('outer'), { cause: withCode(code) }))).toBe(true);
+  });
+
+  it.each(['ECONNREFUSED', 'SQLITE_BUSY', '53100', '57P01'])('%s is not', (code) => {
+    expect(isDiskFailure(withCode(code))).toBe(false);
   });
 });

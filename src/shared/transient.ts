@@ -18,6 +18,10 @@ const NETWORK_CODES = new Set([
   'EAI_AGAIN',
 ]);
 
+// A disk that is full or mounted read-only (Node's file-system errors): an operator frees space
+// or remounts it, and the same write then succeeds.
+const DISK_CODES = new Set(['ENOSPC', 'EROFS', 'EDQUOT']);
+
 // SQLite result codes (better-sqlite3 puts them in `code`) that a retry can get past.
 const SQLITE_TRANSIENT = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN|PROTOCOL)/;
 
@@ -33,12 +37,17 @@ export function failureKind(error: unknown): FailureKind {
     if (typeof cause !== 'object') break;
     const { code, message } = cause as { code?: unknown; message?: unknown };
     if (typeof code === 'string') {
-      if (NETWORK_CODES.has(code) || SQLITE_TRANSIENT.test(code) || PG_TRANSIENT.test(code))
+      if (
+        NETWORK_CODES.has(code) ||
+        DISK_CODES.has(code) ||
+        SQLITE_TRANSIENT.test(code) ||
+        PG_TRANSIENT.test(code)
+      )
         return 'transient';
     }
     if (
       typeof message === 'string' &&
-      /Connection terminated|connection timeout|Client has encountered a connection error|timeout exceeded when trying to connect|Cannot use a pool after calling end|UNAVAILABLE|DeadlineExceeded/i.test(
+      /Connection terminated|connection timeout|Client has encountered a connection error|timeout exceeded when trying to connect|Cannot use a pool after calling end|Query read timeout|Client was closed and is not queryable|UNAVAILABLE|DeadlineExceeded/i.test(
         message,
       )
     )
@@ -69,6 +78,25 @@ export function blamesStore(error: unknown): boolean {
       return true;
     // better-sqlite3 reports a missing table or column as plain SQLITE_ERROR.
     if (typeof message === 'string' && /^no such (table|column)/.test(message)) return true;
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+// The embedded store's "cannot write" codes: the disk is full or read-only, or the file system
+// failed a write. Reads of what is already there keep working.
+const CANNOT_WRITE = /^(SQLITE_(FULL|READONLY|IOERR)|ENOSPC|EROFS|EDQUOT)/;
+
+/**
+ * Whether a (transient) failure is the local disk refusing a write: full, read-only or failing.
+ * The operator's fix differs from a database that went away (free space in DATA_DIR, remount it
+ * writable), so the answer says so.
+ */
+export function isDiskFailure(error: unknown): boolean {
+  for (let cause: unknown = error, depth = 0; cause && depth < 5; depth += 1) {
+    if (typeof cause !== 'object') break;
+    const { code } = cause as { code?: unknown };
+    if (typeof code === 'string' && CANNOT_WRITE.test(code)) return true;
     cause = (cause as { cause?: unknown }).cause;
   }
   return false;

@@ -15,6 +15,7 @@ import {
 } from '../event-sourcing';
 import { EventStoreDbEventStore } from './eventstoredb/eventstoredb-event-store';
 import { PostgresEventStore } from './postgres/postgres-event-store';
+import { postgresTimeouts } from './postgres/postgres-pool';
 import { SqliteEventStore } from './sqlite/sqlite-event-store';
 
 /** The SQLite file of the embedded event store inside DATA_DIR. */
@@ -38,7 +39,10 @@ export function createEventStoreAdapter(config: AppConfig): EventStore {
         synchronous: config.SQLITE_SYNCHRONOUS,
       });
     case 'postgres':
-      return new PostgresEventStore({ connectionString: config.DATABASE_URL! });
+      return new PostgresEventStore({
+        connectionString: config.DATABASE_URL!,
+        timeouts: postgresTimeouts(config.REQUEST_TIMEOUT_MS),
+      });
     case 'eventstoredb':
       return new EventStoreDbEventStore({ connectionString: config.EVENTSTORE_CONNECTION_STRING! });
   }

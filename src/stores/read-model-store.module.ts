@@ -2,13 +2,16 @@ import { join } from 'node:path';
 import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { READ_MODEL_STORE, type ReadModelStore } from '../projections/read-model-store';
+import { postgresTimeouts } from './postgres/postgres-pool';
 import { PostgresReadModelStore } from './read-models/postgres-read-model-store';
 import { SqliteReadModelStore } from './read-models/sqlite-read-model-store';
 
 /** Opens the read-model store that READ_MODEL_STORE names. */
 export function createReadModelStore(config: AppConfig): ReadModelStore {
   return config.READ_MODEL_STORE === 'postgres'
-    ? new PostgresReadModelStore(config.DATABASE_URL!)
+    ? new PostgresReadModelStore(config.DATABASE_URL!, {
+        timeouts: postgresTimeouts(config.REQUEST_TIMEOUT_MS),
+      })
     : new SqliteReadModelStore(join(config.dataDir, 'read-models.sqlite'));
 }
 

@@ -8,6 +8,7 @@ import {
   type SubjectKeyStoreCopy,
 } from '../event-sourcing/personal-data/key-store';
 import { PostgresSubjectKeyStore } from './keys/postgres-subject-key-store';
+import { postgresTimeouts } from './postgres/postgres-pool';
 import { SqliteSubjectKeyStore } from './keys/sqlite-subject-key-store';
 
 /** The SQLite key file inside DATA_DIR (KEY_STORE=sqlite). */
@@ -18,7 +19,9 @@ export function sqliteKeyStoreFile(config: AppConfig): string {
 /** Opens the key store that KEY_STORE names (the service and the CLI both open it here). */
 export function createSubjectKeyStore(config: AppConfig): SubjectKeyStore & SubjectKeyStoreCopy {
   return config.KEY_STORE === 'postgres'
-    ? new PostgresSubjectKeyStore(config.DATABASE_URL!)
+    ? new PostgresSubjectKeyStore(config.DATABASE_URL!, {
+        timeouts: postgresTimeouts(config.REQUEST_TIMEOUT_MS),
+      })
     : new SqliteSubjectKeyStore(sqliteKeyStoreFile(config));
 }
 

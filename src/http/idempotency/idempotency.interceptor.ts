@@ -12,6 +12,7 @@ import type { AuthenticatedRequest } from '../../auth/auth.guard';
 import { canonicalJson } from '../../event-sourcing';
 import { ApiProblem } from '../../shared/api-problem';
 import { ReplayedProblem, toProblem } from '../problem-details';
+import { routeStatus } from '../request-timeout';
 import { IDEMPOTENCY_STORE, type IdempotencyStore } from './idempotency-store';
 
 const KEY = /^[\x21-\x7e]{1,255}$/;
@@ -79,12 +80,16 @@ export class IdempotencyInterceptor implements NestInterceptor {
       const body: unknown = await lastValueFrom(next.handle() as Observable<unknown>, {
         defaultValue: undefined,
       });
-      await this.store.complete(scope, key, reply.statusCode, body);
+      // The command's own status, also when REQUEST_TIMEOUT_MS already answered 503 for it:
+      // the client retries with this key and gets the outcome it did not see.
+      await this.store.complete(scope, key, routeStatus(reply), body);
       return body;
     } catch (error) {
       const { document } = toProblem(error);
       if (document.status < 500) await this.store.complete(scope, key, document.status, document);
-      else await this.store.release(scope, key);
+      // The store holding the keys may be the one that is down: the answer is the original
+      // failure (503 when transient), not the failure to free the key.
+      else await this.store.release(scope, key).catch(() => undefined);
       throw error;
     }
   }

@@ -3,6 +3,7 @@ import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/comm
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { AppConfig } from '../../config/app-config';
 import { Clock } from '../../shared/clock';
+import { postgresTimeouts } from '../../stores/postgres/postgres-pool';
 import { durationSeconds } from '../../shared/duration';
 import { IdempotencyInterceptor } from './idempotency.interceptor';
 import { IDEMPOTENCY_STORE, type IdempotencyStore } from './idempotency-store';
@@ -23,7 +24,10 @@ import { SqliteIdempotencyStore } from './sqlite-idempotency-store';
         // The setting was validated as a lifetime at start-up.
         const options = { ttlSeconds: durationSeconds(config.IDEMPOTENCY_TTL)!, clock };
         return config.READ_MODEL_STORE === 'postgres'
-          ? new PostgresIdempotencyStore(config.DATABASE_URL!, options)
+          ? new PostgresIdempotencyStore(config.DATABASE_URL!, {
+              ...options,
+              timeouts: postgresTimeouts(config.REQUEST_TIMEOUT_MS),
+            })
           : new SqliteIdempotencyStore(join(config.dataDir, 'requests.sqlite'), options);
       },
     },

@@ -1,6 +1,11 @@
-import { Pool } from 'pg';
+import type { Pool } from 'pg';
 import { migratePostgres } from '../../stores/postgres/postgres-migrations';
 import { rewriteTable } from '../../stores/postgres/postgres-purge';
+import {
+  type PostgresTimeouts,
+  createPostgresPool,
+  untilSucceeded,
+} from '../../stores/postgres/postgres-pool';
 import {
   type IdempotencyBegin,
   IdempotencyExpiry,
@@ -18,38 +23,53 @@ const CLAIM_ATTEMPTS = 10;
 /** Idempotency keys in PostgreSQL, shared by every instance of the service. */
 export class PostgresIdempotencyStore implements IdempotencyStore {
   private readonly pool: Pool;
-  private readonly ready: Promise<void>;
+  private readonly schema: () => Promise<void>;
   private readonly expiry: IdempotencyExpiry;
 
-  /** Connects to `connectionString`; records live `options.ttlSeconds`. */
-  constructor(connectionString: string, options: IdempotencyStoreOptions) {
+  /**
+   * Connects to `connectionString`; records live `options.ttlSeconds`; `options.timeouts` bound
+   * connecting and each statement (default: those of a 10 s request deadline).
+   */
+  constructor(
+    connectionString: string,
+    options: IdempotencyStoreOptions & { readonly timeouts?: PostgresTimeouts },
+  ) {
     this.expiry = new IdempotencyExpiry(options);
-    this.pool = new Pool({ connectionString, max: 4 });
-    this.pool.on('error', () => undefined);
+    this.pool = createPostgresPool(connectionString, {
+      max: 4,
+      ...(options.timeouts ? { timeouts: options.timeouts } : {}),
+    });
     // Versioned and under an advisory lock, like the other stores: instances starting together
-    // would otherwise race on CREATE TABLE IF NOT EXISTS.
-    this.ready = migratePostgres(this.pool, {
-      versionTable: 'idempotency_schema_version',
-      lock: SCHEMA_LOCK,
-      migrations: [
-        {
-          version: 1,
-          sql: `CREATE TABLE IF NOT EXISTS idempotency_keys (
+    // would otherwise race on CREATE TABLE IF NOT EXISTS. Made again on the next use if the
+    // database was down at start-up.
+    this.schema = untilSucceeded(() =>
+      migratePostgres(this.pool, {
+        versionTable: 'idempotency_schema_version',
+        lock: SCHEMA_LOCK,
+        migrations: [
+          {
+            version: 1,
+            sql: `CREATE TABLE IF NOT EXISTS idempotency_keys (
            scope TEXT NOT NULL, key TEXT NOT NULL, request_hash TEXT NOT NULL,
            status INTEGER, body TEXT, created_at TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (scope, key))`,
-        },
-        {
-          // The data subject of each record, so theirs can be deleted; indexes for that and
-          // for sweeping expired records. Tables of version 1 gain the column with it.
-          version: 2,
-          sql: `ALTER TABLE idempotency_keys ADD COLUMN IF NOT EXISTS subject_ref TEXT;
+          },
+          {
+            // The data subject of each record, so theirs can be deleted; indexes for that and
+            // for sweeping expired records. Tables of version 1 gain the column with it.
+            version: 2,
+            sql: `ALTER TABLE idempotency_keys ADD COLUMN IF NOT EXISTS subject_ref TEXT;
            CREATE INDEX IF NOT EXISTS idempotency_keys_subject ON idempotency_keys (subject_ref)
              WHERE subject_ref IS NOT NULL;
            CREATE INDEX IF NOT EXISTS idempotency_keys_created ON idempotency_keys (created_at)`,
-        },
-      ],
-    });
-    this.ready.catch(() => undefined);
+          },
+        ],
+      }),
+    );
+    this.schema().catch(() => undefined);
+  }
+
+  private get ready(): Promise<void> {
+    return this.schema();
   }
 
   async begin(

@@ -9,6 +9,11 @@ import type {
 import { migratePostgres } from '../postgres/postgres-migrations';
 import { rewriteTable } from '../postgres/postgres-purge';
 import {
+  type PostgresTimeouts,
+  createPostgresPool,
+  untilSucceeded,
+} from '../postgres/postgres-pool';
+import {
   KEY_BYTES,
   type SubjectKeyRow,
   assertSameEntry,
@@ -68,21 +73,34 @@ const READ =
  */
 export class PostgresSubjectKeyStore implements SubjectKeyStore, SubjectKeyStoreCopy {
   private readonly pool: Pool;
-  private readonly ready: Promise<void>;
+  private readonly schema: () => Promise<void>;
   private secret: Promise<Buffer> | undefined;
 
-  /** Connects to `connectionString` and starts making the tables; every call waits for them. */
-  constructor(connectionString: string) {
-    this.pool = new Pool({ connectionString, max: 4 });
-    this.pool.on('error', () => undefined);
-    // Versioned and under an advisory lock, like the other stores: instances starting together
-    // would otherwise race on CREATE TABLE IF NOT EXISTS.
-    this.ready = migratePostgres(this.pool, {
-      versionTable: 'subject_key_schema_version',
-      lock: SCHEMA_LOCK,
-      migrations: [{ version: 1, sql: SCHEMA }],
+  /**
+   * Connects to `connectionString` and starts making the tables; every call waits for them.
+   * `options.timeouts` bound connecting and each statement (default: those of a 10 s request
+   * deadline).
+   */
+  constructor(connectionString: string, options: { readonly timeouts?: PostgresTimeouts } = {}) {
+    this.pool = createPostgresPool(connectionString, {
+      max: 4,
+      ...(options.timeouts ? { timeouts: options.timeouts } : {}),
     });
-    this.ready.catch(() => undefined);
+    // Versioned and under an advisory lock, like the other stores: instances starting together
+    // would otherwise race on CREATE TABLE IF NOT EXISTS. Made again on the next use if the
+    // database was down at start-up.
+    this.schema = untilSucceeded(() =>
+      migratePostgres(this.pool, {
+        versionTable: 'subject_key_schema_version',
+        lock: SCHEMA_LOCK,
+        migrations: [{ version: 1, sql: SCHEMA }],
+      }),
+    );
+    this.schema().catch(() => undefined);
+  }
+
+  private get ready(): Promise<void> {
+    return this.schema();
   }
 
   pseudonymSecret(): Promise<Buffer> {

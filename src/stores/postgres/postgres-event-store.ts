@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { Pool, type PoolClient, type PoolConfig, type QueryResult } from 'pg';
+import type { Pool, PoolClient, QueryResult } from 'pg';
 import {
   type AppendOptions,
   type AppendResult,
@@ -21,8 +21,15 @@ import {
   planAppend,
   prepareAppend,
 } from '../../event-sourcing';
+import { failureKind } from '../../shared/transient';
 import { AppendBatcher } from '../shared/append-batcher';
 import { migratePostgres } from './postgres-migrations';
+import {
+  type PostgresTimeouts,
+  createPostgresPool,
+  untilSucceeded,
+  withClient,
+} from './postgres-pool';
 import { EVENT_COLUMNS, eventRowValues } from '../shared/event-row';
 
 /** Options for `PostgresEventStore`. */
@@ -33,6 +40,13 @@ export interface PostgresEventStoreOptions {
   readonly maxConnections?: number;
   /** Longest wait before a subscription re-reads without a notification; default 1000 ms. */
   readonly pollIntervalMs?: number;
+  /** Bounds on connecting and on each statement; default those of a 10 s request deadline. */
+  readonly timeouts?: PostgresTimeouts;
+  /**
+   * How long to wait before trying again when the LISTEN connection is lost or cannot be made,
+   * and between reads a subscription retries while the database is unreachable; default 1000 ms.
+   */
+  readonly reconnectDelayMs?: number;
   /** Test seam: runs inside every write transaction just before COMMIT. */
   readonly beforeCommit?: () => Promise<void>;
 }
@@ -105,22 +119,37 @@ export class PostgresEventStore implements EventStore {
   private readonly pool: Pool;
   private readonly batcher: AppendBatcher;
   private readonly appended = new EventEmitter();
-  private readonly ready: Promise<void>;
-  private listener: Promise<PoolClient | undefined> | undefined;
+  private readonly schema: () => Promise<void>;
+  private readonly reconnectDelayMs: number;
+  // The connection that LISTENs for other processes' appends, once subscribed: made again
+  // whenever it is lost, so that news from other instances keeps arriving after an outage.
+  private listener: PoolClient | undefined;
+  private listening: Promise<void> | undefined;
+  private relisten: NodeJS.Timeout | undefined;
+  private wantsNotifications = false;
   private closed = false;
 
   constructor(private readonly options: PostgresEventStoreOptions) {
-    const config: PoolConfig = {
-      connectionString: options.connectionString,
+    this.pool = createPostgresPool(options.connectionString, {
       max: options.maxConnections ?? 10,
-    };
-    this.pool = new Pool(config);
-    // An idle client that loses its connection must not crash the process; the next query reconnects.
-    this.pool.on('error', () => undefined);
-    this.ready = this.createSchema();
-    this.ready.catch(() => undefined);
+      ...(options.timeouts ? { timeouts: options.timeouts } : {}),
+    });
+    this.reconnectDelayMs = options.reconnectDelayMs ?? 1000;
+    // Made on first use, and again on the next use if the database was down at start-up.
+    this.schema = untilSucceeded(() => this.createSchema());
+    this.schema().catch(() => undefined);
     this.batcher = new AppendBatcher((batch) => this.writeBatch(batch));
     this.appended.setMaxListeners(0);
+  }
+
+  // Every operation waits for the schema first.
+  private get ready(): Promise<void> {
+    return this.schema();
+  }
+
+  /** Whether the LISTEN connection is up (notifications arrive); polling delivers meanwhile. */
+  get notificationsConnected(): boolean {
+    return this.listener !== undefined;
   }
 
   async append(
@@ -191,7 +220,8 @@ export class PostgresEventStore implements EventStore {
   }
 
   subscribeToAll(afterPosition: number): EventSubscription {
-    void this.listen();
+    this.wantsNotifications = true;
+    this.listen();
     return new PollingSubscription(
       {
         readAll: (after, max) => this.readAll(after, max),
@@ -201,7 +231,13 @@ export class PostgresEventStore implements EventStore {
         },
       },
       afterPosition,
-      { pollIntervalMs: this.options.pollIntervalMs ?? 1000 },
+      {
+        pollIntervalMs: this.options.pollIntervalMs ?? 1000,
+        // While the database is unreachable the subscription waits and reads again, rather
+        // than ending: it resumes where it stopped once the database is back.
+        retryable: (error) => !this.closed && failureKind(error) === 'transient',
+        retryDelayMs: this.reconnectDelayMs,
+      },
     );
   }
 
@@ -216,8 +252,9 @@ export class PostgresEventStore implements EventStore {
     await this.batcher.close();
     this.appended.emit('appended');
     this.appended.removeAllListeners();
-    const listener = await this.listener;
-    listener?.release(true);
+    clearTimeout(this.relisten);
+    await this.listening;
+    this.dropListener(this.listener);
     await this.pool.end();
   }
 
@@ -233,23 +270,66 @@ export class PostgresEventStore implements EventStore {
   }
 
   // Appends in this process wake subscribers directly; LISTEN brings news from other processes.
-  private listen(): Promise<PoolClient | undefined> {
-    this.listener ??= (async () => {
+  // Polling delivers everything even without it, only later, so a failure here is never an
+  // error: it is tried again after `reconnectDelayMs` for as long as the store is open.
+  private listen(): void {
+    if (this.closed || this.listener || this.listening) return;
+    this.listening = (async () => {
+      let client: PoolClient | undefined;
       try {
-        const client = await this.pool.connect();
-        client.on('notification', () => this.appended.emit('appended'));
-        await client.query(`LISTEN ${NOTIFY_CHANNEL}`);
-        return client;
+        client = await this.pool.connect();
+        const connected = client;
+        // A lost connection emits `error` (or just `end`) on a client lent out of the pool;
+        // without a handler that error would crash the process.
+        connected.on('error', () => this.lost(connected));
+        connected.on('end', () => this.lost(connected));
+        connected.on('notification', () => this.appended.emit('appended'));
+        await connected.query(`LISTEN ${NOTIFY_CHANNEL}`);
+        if (this.closed) {
+          connected.release(true);
+          return;
+        }
+        this.listener = connected;
+        // Whatever other processes appended while nobody listened: read it now.
+        this.appended.emit('appended');
       } catch {
-        // Polling still delivers everything, only later.
-        return undefined;
+        client?.release(true);
+        this.scheduleListen();
+      } finally {
+        this.listening = undefined;
       }
     })();
-    return this.listener;
   }
 
-  private async writeBatch(batch: readonly PreparedAppend[]): Promise<Array<AppendResult | Error>> {
-    const client = await this.pool.connect();
+  private lost(client: PoolClient): void {
+    if (this.listener !== client) return;
+    this.dropListener(client);
+    this.scheduleListen();
+  }
+
+  private dropListener(client: PoolClient | undefined): void {
+    if (!client || this.listener !== client) return;
+    this.listener = undefined;
+    client.release(true);
+  }
+
+  private scheduleListen(): void {
+    if (this.closed || !this.wantsNotifications || this.relisten) return;
+    this.relisten = setTimeout(() => {
+      this.relisten = undefined;
+      this.listen();
+    }, this.reconnectDelayMs);
+    this.relisten.unref();
+  }
+
+  private writeBatch(batch: readonly PreparedAppend[]): Promise<Array<AppendResult | Error>> {
+    return withClient(this.pool, (client) => this.writeBatchOn(client, batch));
+  }
+
+  private async writeBatchOn(
+    client: PoolClient,
+    batch: readonly PreparedAppend[],
+  ): Promise<Array<AppendResult | Error>> {
     try {
       // The lock that orders all writers: positions are taken from this row, in commit order.
       // Sent with BEGIN in one round trip (simple protocol: no parameters).
@@ -321,10 +401,10 @@ export class PostgresEventStore implements EventStore {
       this.appended.emit('appended');
       return outcomes;
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      // A connection that failed that way is closed by withClient, which rolls back; a
+      // ROLLBACK sent on it would only wait for the read timeout.
+      if (failureKind(error) !== 'transient') await client.query('ROLLBACK').catch(() => undefined);
       throw error;
-    } finally {
-      client.release();
     }
   }
 

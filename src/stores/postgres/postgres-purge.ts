@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { longStatement, withClient } from './postgres-pool';
 
 /** How long a purge waits for the table's other users before giving up (and failing). */
 const PURGE_LOCK_TIMEOUT = '5s';
@@ -14,13 +15,14 @@ const PURGE_LOCK_TIMEOUT = '5s';
  * those.
  */
 export async function rewriteTable(pool: Pool, table: string): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query(`SET lock_timeout = '${PURGE_LOCK_TIMEOUT}'`);
-    // Outside a transaction: VACUUM refuses to run in one.
-    await client.query(`VACUUM FULL ${table}`);
-  } finally {
-    await client.query('RESET lock_timeout').catch(() => undefined);
-    client.release();
-  }
+  await withClient(pool, async (client) => {
+    try {
+      // The rewrite may take longer than a request's statement timeout; the lock wait may not.
+      await client.query(`SET lock_timeout = '${PURGE_LOCK_TIMEOUT}'; SET statement_timeout = 0`);
+      // Outside a transaction: VACUUM refuses to run in one.
+      await client.query(longStatement(`VACUUM FULL ${table}`));
+    } finally {
+      await client.query('RESET lock_timeout; RESET statement_timeout').catch(() => undefined);
+    }
+  });
 }

@@ -1,4 +1,4 @@
-import { Pool } from 'pg';
+import type { Pool } from 'pg';
 import type { IndexFields } from '../../projections/projection';
 import {
   CheckpointMovedError,
@@ -10,7 +10,14 @@ import {
   type ProjectionCommit,
   type ReadModelStore,
 } from '../../projections/read-model-store';
+import { failureKind } from '../../shared/transient';
 import { migratePostgres } from '../postgres/postgres-migrations';
+import {
+  type PostgresTimeouts,
+  createPostgresPool,
+  untilSucceeded,
+  withClient,
+} from '../postgres/postgres-pool';
 import {
   DEFAULT_MAX_ROWS,
   type ListRow,
@@ -67,24 +74,38 @@ const toState = (row: GenerationRow | undefined): GenerationState | undefined =>
 /** Read models in PostgreSQL (READ_MODEL_STORE=postgres), shared by every instance. */
 export class PostgresReadModelStore implements ReadModelStore {
   private readonly pool: Pool;
-  private readonly ready: Promise<void>;
+  private readonly schema: () => Promise<void>;
   private readonly maxRows: number;
 
-  /** `maxRows` bounds `all` and `indexes` (see `ReadModelTooLargeError`). */
-  constructor(connectionString: string, options: { maxRows?: number } = {}) {
+  /**
+   * `maxRows` bounds `all` and `indexes` (see `ReadModelTooLargeError`); `timeouts` bound
+   * connecting and each statement (default: those of a 10 s request deadline).
+   */
+  constructor(
+    connectionString: string,
+    options: { maxRows?: number; timeouts?: PostgresTimeouts } = {},
+  ) {
     this.maxRows = options.maxRows ?? DEFAULT_MAX_ROWS;
-    const pool = new Pool({ connectionString, max: 10 });
-    pool.on('error', () => undefined);
-    this.pool = pool;
-    this.ready = migratePostgres(pool, {
-      versionTable: 'rm_schema_version',
-      lock: SCHEMA_LOCK,
-      migrations: [
-        { version: 1, sql: SCHEMA },
-        { version: 2, sql: DEAD_LETTER_GENERATIONS },
-      ],
+    this.pool = createPostgresPool(connectionString, {
+      max: 10,
+      ...(options.timeouts ? { timeouts: options.timeouts } : {}),
     });
-    this.ready.catch(() => undefined);
+    // Made on first use, and again on the next use if the database was down at start-up.
+    this.schema = untilSucceeded(() =>
+      migratePostgres(this.pool, {
+        versionTable: 'rm_schema_version',
+        lock: SCHEMA_LOCK,
+        migrations: [
+          { version: 1, sql: SCHEMA },
+          { version: 2, sql: DEAD_LETTER_GENERATIONS },
+        ],
+      }),
+    );
+    this.schema().catch(() => undefined);
+  }
+
+  private get ready(): Promise<void> {
+    return this.schema();
   }
 
   async activeGeneration(projection: string): Promise<GenerationState | undefined> {
@@ -313,17 +334,19 @@ export class PostgresReadModelStore implements ReadModelStore {
   private async transaction(
     work: (query: (sql: string, params: unknown[]) => Promise<number>) => Promise<void>,
   ): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      await work(async (sql, params) => (await client.query(sql, params)).rowCount ?? 0);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    await withClient(this.pool, async (client) => {
+      try {
+        await client.query('BEGIN');
+        await work(async (sql, params) => (await client.query(sql, params)).rowCount ?? 0);
+        await client.query('COMMIT');
+      } catch (error) {
+        // A connection that failed that way is closed by withClient, which rolls back; a
+        // ROLLBACK sent on it would only wait for the read timeout.
+        if (failureKind(error) !== 'transient')
+          await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    });
   }
 }
 

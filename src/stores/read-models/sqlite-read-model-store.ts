@@ -19,6 +19,7 @@ import {
   toPage,
   withinBound,
 } from './read-model-query';
+import { asError } from '../../shared/as-error';
 
 // idx comes before doc: filtering on idx then never reads a large document's overflow pages.
 const SCHEMA = `
@@ -385,6 +386,6 @@ function settle<T>(work: () => T): Promise<T> {
   try {
     return Promise.resolve(work());
   } catch (error) {
-    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    return Promise.reject(asError(error));
   }
 }

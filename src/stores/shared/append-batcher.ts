@@ -1,4 +1,5 @@
 import type { AppendResult, PreparedAppend } from '../../event-sourcing';
+import { asError } from '../../shared/as-error';
 
 /** One outcome per append of a batch, in order: its result or why it was refused. */
 export type BatchOutcomes = ReadonlyArray<AppendResult | Error>;
@@ -101,7 +102,7 @@ export class AppendBatcher {
   private settle(batch: readonly Pending[], outcomes: unknown): void {
     this.inFlight -= 1;
     if (!Array.isArray(outcomes)) {
-      const failure = outcomes instanceof Error ? outcomes : new Error(String(outcomes));
+      const failure = asError(outcomes);
       for (const pending of batch) pending.reject(failure);
       return;
     }

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { asError } from '../../shared/as-error';
 
 /** How SQLite makes a commit durable; see docs/design.md, "Durability". */
 export type SqliteSynchronous = 'NORMAL' | 'FULL';
@@ -18,6 +19,12 @@ export interface SqliteDatabaseOptions {
    * or keys: without it, a deleted row stays readable in free space until the page is reused.
    */
   readonly secureDelete?: boolean;
+  /**
+   * Test seam: called with the connection once it is open, so that a test can stage a full or
+   * read-only disk on it where it cannot mount one (`PRAGMA max_page_count` makes SQLite answer
+   * SQLITE_FULL exactly as a full disk does; `PRAGMA query_only` answers SQLITE_READONLY).
+   */
+  readonly onOpen?: (db: Database.Database) => void;
 }
 
 /** A schema change, applied once, in order, by the app (SQLite's `user_version` counts them). */
@@ -77,6 +84,7 @@ export function openWalDatabase(options: SqliteDatabaseOptions): Database.Databa
     retryWhileBusy(() => db.pragma('journal_mode = WAL'), timeoutMs);
     db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
     if (options.secureDelete) db.pragma('secure_delete = ON');
+    options.onOpen?.(db);
   } catch (error) {
     db.close();
     throw error;
@@ -142,7 +150,7 @@ export function settle<T>(work: () => T): Promise<T> {
   try {
     return Promise.resolve(work());
   } catch (error) {
-    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    return Promise.reject(asError(error));
   }
 }
 

@@ -18,10 +18,12 @@ import {
   type StoreIntegrity,
   type StreamHeadRecord,
 } from '../../event-sourcing';
+import { failureKind } from '../../shared/transient';
 import { AppendBatcher, type BatchOutcomes } from '../shared/append-batcher';
 import { SqliteAppendWriter } from './sqlite-append-writer';
 import { EVENT_COLUMNS, type EventRowValues } from '../shared/event-row';
 import { openEventDatabase, type SqliteDatabaseOptions } from './sqlite-database';
+import { asError } from '../../shared/as-error';
 
 export type { SqliteSynchronous } from './sqlite-database';
 
@@ -96,7 +98,7 @@ export class SqliteEventStore implements EventStore {
     try {
       prepared = prepareAppend(streamName, events, options.expectedRevision);
     } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      return Promise.reject(asError(error));
     }
     return this.batcher.enqueue(prepared);
   }
@@ -138,7 +140,11 @@ export class SqliteEventStore implements EventStore {
         },
       },
       afterPosition,
-      { pollIntervalMs: this.pollIntervalMs },
+      {
+        pollIntervalMs: this.pollIntervalMs,
+        // A read that meets a busy or failing file is tried again, not the end of the projection.
+        retryable: (error) => !this.closed && failureKind(error) === 'transient',
+      },
     );
   }
 
