@@ -65,10 +65,11 @@ function fillUp(file: string): void {
       headers: { 'content-type': 'application/json', ...(await t.auth('applicant', { sub })) },
       payload: JSON.stringify(eligibleForm),
     });
-  const read = async (sub: string, id: string) =>
+  // Read-your-writes: the answer waits until the read models have the submission.
+  const read = async (sub: string, id: string, minPosition = 0) =>
     t.request({
       method: 'GET',
-      url: `/v1/applications/${id}`,
+      url: `/v1/applications/${id}?minPosition=${minPosition}`,
       headers: await t.auth('applicant', { sub }),
     });
 
@@ -102,8 +103,11 @@ function fillUp(file: string): void {
   it('commands answer 503 STORE_NOT_WRITABLE, nothing is half-written, reads go on; with space back, writes resume', async () => {
     const first = await submit('student-0');
     expect(first.statusCode).toBe(201);
-    const firstId = first.json<{ applicationId: string }>().applicationId;
-    expect((await read('student-0', firstId)).statusCode).toBe(200);
+    const { applicationId: firstId, position: firstPosition } = first.json<{
+      applicationId: string;
+      position: number;
+    }>();
+    expect((await read('student-0', firstId, firstPosition)).statusCode).toBe(200);
 
     const filler = join(mountPoint, 'filler');
     fillUp(filler);
@@ -127,7 +131,7 @@ function fillUp(file: string): void {
     expect(refused?.body).not.toContain(mountPoint);
 
     // Reads continue.
-    expect((await read('student-0', firstId)).statusCode).toBe(200);
+    expect((await read('student-0', firstId, firstPosition)).statusCode).toBe(200);
     expect(expectNothingHalfWritten().size).toBeGreaterThan(0);
 
     // Space is back: the next command goes through, and every acknowledged one is in the log.
