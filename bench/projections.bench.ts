@@ -247,11 +247,8 @@ class BareController {
 class BareModule {}
 
 // The load comes from another process (autocannon's CLI), so the server keeps its core.
-async function load(
-  url: string,
-  headers: Record<string, string>,
-  duration = Math.max(3, Math.round(10 * Math.min(1, SCALE * 2))),
-): Promise<autocannon.Result> {
+async function load(url: string, headers: Record<string, string>): Promise<autocannon.Result> {
+  const duration = Math.max(3, Math.round(10 * Math.min(1, SCALE * 2)));
   const args = [
     require.resolve('autocannon/autocannon.js'),
     '-c',
@@ -350,12 +347,6 @@ async function overHttp(
     authorization: `Bearer ${await mintToken({ role: 'programme_admin', sub: 'bench' }, secret)}`,
   };
   const id = participantIds[Math.floor(participantIds.length / 2)]!;
-  // Every route of both services gets a second of load first, unmeasured: the first load of a
-  // fresh service otherwise pays for its warm-up (compiling, caches), and the plaintext progress
-  // load, first in line, came out slower than the sealed one after it.
-  for (const url of [base, sealedBase])
-    for (const path of [`participants/${id}/progress`, `participants/${id}/timeline`])
-      await load(`${url}/v1/${path}`, headers, 1);
   // Each sealed load right after its plaintext one, so that a noisy neighbour hits both alike.
   const results: Array<[string, autocannon.Result]> = [
     ['http.bare', await load(`${await bare.getUrl()}/bare`, {})],
