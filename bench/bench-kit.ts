@@ -1,5 +1,5 @@
 // Shared helpers for the benchmarks: scale, timing, and the `bench:` output lines.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { EventMetadata, NewEvent } from '../src/event-sourcing';
 
 /** Fraction of the default workload size, from BENCH_SCALE (default 1). */
@@ -58,8 +58,34 @@ export async function rate(count: number, work: () => Promise<void> | void): Pro
 
 const PILLARS = ['political', 'professional', 'social'] as const;
 
-/** A realistic ActivityLogged payload (about 300 bytes with metadata). */
-export function activityEvent(i: number): NewEvent {
+const subjects = new Map<number, { readonly subjectRef: string; readonly participantId: string }>();
+
+/**
+ * Generated data subject `n`: its pseudonym (`subjectRef`, 32 hex characters like the vault's)
+ * and its participant id. Computed once per subject, so no workload pays for it per event.
+ */
+export function subjectOf(n: number): {
+  readonly subjectRef: string;
+  readonly participantId: string;
+} {
+  let subject = subjects.get(n);
+  if (subject === undefined) {
+    subject = {
+      subjectRef: createHash('sha256').update(`bench-subject-${n}`).digest('hex').slice(0, 32),
+      participantId: `0199cccc-0000-7000-8000-${String(n).padStart(12, '0')}`,
+    };
+    subjects.set(n, subject);
+  }
+  return subject;
+}
+
+/**
+ * A realistic ActivityLogged event of data subject `subject` (about 450 bytes with metadata), as
+ * the service writes it now: the participant's pseudonym (`subjectRef`, whose key seals the
+ * personal `title` and `evidence`), and evidence on one activity in four.
+ */
+export function activityEvent(i: number, subject: number): NewEvent {
+  const { subjectRef, participantId } = subjectOf(subject);
   const metadata: EventMetadata = {
     actor: { sub: `student-${i % 997}`, role: 'participant' },
     correlationId: randomUUID(),
@@ -69,12 +95,16 @@ export function activityEvent(i: number): NewEvent {
   return {
     type: 'ActivityLogged',
     data: {
+      participantId,
       activityId: `act-${i}`,
+      subjectRef,
       pillar: PILLARS[i % 3]!,
       category: 'cross_disciplinary_exchange',
       title: 'Rare-earth separation chemistry seminar',
       occurredOn: '2026-03-14',
+      endedOn: null,
       hours: (i % 8) + 1,
+      evidence: i % 4 === 0 ? `https://files.example.org/certificates/${i}.pdf` : null,
     },
     metadata,
   };

@@ -1,5 +1,6 @@
 // Rebuilds read models from DATA_DIR's events into a fresh read-model file, in its own process
-// so that its peak memory is its own. Prints one JSON line: events, seconds, maxRssMb.
+// so that its peak memory is its own. Prints one JSON line: events, seconds, maxRssMb, and
+// readModelBytes (the read-model file once closed).
 //
 //   projections-rebuild-child.ts DATA_DIR [all | read-only | raw-insert | NAME...]
 //
@@ -8,7 +9,7 @@
 // shaped like the timeline's (key participant/position, a 370-byte document), into the
 // read-model table with plain better-sqlite3 in 5,000-row transactions, reading nothing: the
 // floor under the timeline. A list of names rebuilds only those read models.
-import { rmSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -46,6 +47,19 @@ function rawInsert(db: Database.Database, rows: number): number {
   return rows;
 }
 
+/** The read-model file's size with its WAL, if one is left. */
+function bytesOf(fileName: string): number {
+  let bytes = 0;
+  for (const suffix of ['', '-wal']) {
+    try {
+      bytes += statSync(`${fileName}${suffix}`).size;
+    } catch {
+      // no such file
+    }
+  }
+  return bytes;
+}
+
 async function main(): Promise<void> {
   const [dataDir, ...which] = process.argv.slice(2) as [string, ...string[]];
   const fileName = join(dataDir, 'read-models.sqlite');
@@ -70,7 +84,7 @@ async function main(): Promise<void> {
     db.close();
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     process.stdout.write(
-      `${JSON.stringify({ events: applied, projections: 0, seconds, maxRssMb: process.resourceUsage().maxRSS / 1024 })}\n`,
+      `${JSON.stringify({ events: applied, projections: 0, seconds, maxRssMb: process.resourceUsage().maxRSS / 1024, readModelBytes: bytesOf(fileName) })}\n`,
     );
     await events.close();
     return;
@@ -87,6 +101,7 @@ async function main(): Promise<void> {
       projections: which[0] === 'read-only' ? 0 : selected.length,
       seconds,
       maxRssMb: process.resourceUsage().maxRSS / 1024,
+      readModelBytes: bytesOf(fileName),
     })}\n`,
   );
 }

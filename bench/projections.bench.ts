@@ -1,18 +1,21 @@
 /**
  * Projections benchmark. A generated cohort (10,000 participants, ~1,000,000 events at
- * BENCH_SCALE=1) in the embedded store; then the rebuild of every read model (events/s, peak
- * RSS, in a child process); then query latency in-process and over HTTP with 50 concurrent
- * clients, next to a bare NestJS endpoint on the same adapter.
+ * BENCH_SCALE=1) in the embedded store, once in plaintext and once sealed (personal fields
+ * encrypted, as the service writes them); then the rebuild of every read model from each
+ * (events/s, peak RSS, in a child process); then query latency in-process and over HTTP with 50
+ * concurrent clients, next to a bare NestJS endpoint on the same adapter and to the same
+ * queries answered from the sealed log's read models.
  *
  *   npm run bench:projections
  *   BENCH_SCALE=0.05 npm run bench:projections
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Controller, Get, Module } from '@nestjs/common';
+import Database from 'better-sqlite3';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type autocannon from 'autocannon';
@@ -20,14 +23,22 @@ import { participantIdFor } from '../src/participants/commands/enrol-participant
 import { mintToken } from '../src/auth/tokens';
 import { createApp } from '../src/bootstrap';
 import { loadConfig } from '../src/config/app-config';
-import type { EventMetadata, NewEvent } from '../src/event-sourcing';
+import {
+  type EventMetadata,
+  type NewEvent,
+  PersonalDataVault,
+  SealingEventStore,
+} from '../src/event-sourcing';
+import { PERSONAL_DATA_POLICY } from '../src/personal-data';
+import { STUDENT_ROLES } from '../src/stores/event-store.module';
+import { SqliteSubjectKeyStore } from '../src/stores/keys/sqlite-subject-key-store';
 import { viewOf, type ProgressSummary } from '../src/participants/domain/progress-summary';
 import { progressView } from '../src/participants/queries/progress.view';
 import type { ProgressDoc } from '../src/participants/queries/progress.projection';
 import { DTDP_2025, type ProgrammeRules } from '../src/programmes/domain/programme';
 import { SqliteReadModelStore } from '../src/stores/read-models/sqlite-read-model-store';
 import { SqliteEventStore } from '../src/stores/sqlite/sqlite-event-store';
-import { printBenchLines, report, scaled, SCALE } from './bench-kit';
+import { printBenchLines, report, scaled, SCALE, subjectOf } from './bench-kit';
 import { logTreeHead } from '../src/audit/digest';
 import { storedLog, verifyChains } from '../src/event-sourcing';
 import { progressAsOf } from '../src/participants/queries/as-of';
@@ -37,6 +48,7 @@ import { verifyReadModels } from '../src/projections/verify-read-models';
 const run = promisify(execFile);
 const PARTICIPANTS = scaled(10_000, 50);
 const ACTIVITIES = 47; // logged + verified each: with enrolment and reviews, ~100 events per participant
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 const SECRET = 'bench-secret-that-is-long-enough-for-hs256-000000';
 const SOCIETIES = Array.from({ length: 20 }, (_, i) => ({
   code: `S${String(i).padStart(2, '0')}`,
@@ -60,11 +72,28 @@ const event = (type: string, data: Record<string, unknown>): NewEvent => ({
   metadata,
 });
 
-async function generate(dataDir: string): Promise<{ events: number; participantIds: string[] }> {
+/**
+ * Generates the cohort's log twice, the same events into each: in plaintext into
+ * DATA_DIR/events.sqlite, and through the sealing store the service writes through into
+ * `sealedDir`/events.sqlite (personal fields sealed under each student's key, kept in
+ * `sealedDir`/keys.sqlite as in production, created on each student's first event).
+ */
+async function generate(
+  dataDir: string,
+  sealedDir: string,
+): Promise<{ events: number; participantIds: string[] }> {
   const store = new SqliteEventStore({ fileName: join(dataDir, 'events.sqlite') });
+  const keys = new SqliteSubjectKeyStore(join(sealedDir, 'keys.sqlite'));
+  const sealedStore = new SealingEventStore(
+    new SqliteEventStore({ fileName: join(sealedDir, 'events.sqlite') }),
+    await PersonalDataVault.open(keys, { keyCacheMs: 30_000 }),
+    PERSONAL_DATA_POLICY,
+    STUDENT_ROLES,
+  );
   let count = 0;
   const append = async (stream: string, events: NewEvent[]) => {
     await store.append(stream, events);
+    await sealedStore.append(stream, events);
     count += events.length;
   };
   await append(`programme-${PROGRAMME.programmeId}`, [event('ProgrammeDefined', PROGRAMME)]);
@@ -75,12 +104,20 @@ async function generate(dataDir: string): Promise<{ events: number; participantI
     const participantId = participantIdFor(applicationId);
     participantIds.push(participantId);
     const society = SOCIETIES[p % SOCIETIES.length]!.code;
-    const ref = { applicationId, programmeId: PROGRAMME.programmeId, societyCode: society };
+    // The student's pseudonym, on every event with personal data about them (the new schema).
+    const { subjectRef } = subjectOf(p);
+    const ref = {
+      applicationId,
+      programmeId: PROGRAMME.programmeId,
+      societyCode: society,
+      subjectRef,
+    };
     const writes = async () => {
       await append(`application-${applicationId}`, [
         event('ApplicationSubmitted', {
           applicationId,
           programmeId: PROGRAMME.programmeId,
+          subjectRef,
           applicantSub: `student-${p}`,
           submittedAt: '2025-11-10T02:00:00.000Z',
           submittedOn: '2025-11-10',
@@ -104,7 +141,7 @@ async function generate(dataDir: string): Promise<{ events: number; participantI
           participantId,
           applicationId,
           programmeId: PROGRAMME.programmeId,
-          participantSub: `student-${p}`,
+          subjectRef,
           fullName: `Student ${p}`,
           societyCode: society,
           mentoringSocietyCode: society,
@@ -121,6 +158,7 @@ async function generate(dataDir: string): Promise<{ events: number; participantI
           event('ActivityLogged', {
             participantId,
             activityId,
+            subjectRef,
             pillar: 'social',
             category: 'other_social',
             title: 'Activity',
@@ -135,6 +173,7 @@ async function generate(dataDir: string): Promise<{ events: number; participantI
       participantEvents.push(
         event('ProgressReviewed', {
           participantId,
+          subjectRef,
           period: '2026-H1',
           rating: 'satisfactory',
           note: null,
@@ -147,6 +186,8 @@ async function generate(dataDir: string): Promise<{ events: number; participantI
   }
   await Promise.all(pending);
   await store.close();
+  await sealedStore.close();
+  await keys.close();
   return { events: count, participantIds };
 }
 
@@ -276,16 +317,27 @@ async function audit(dataDir: string, participantIds: string[], readOnly: number
   }
 }
 
-async function overHttp(dataDir: string, participantIds: string[]): Promise<void> {
+async function overHttp(
+  dataDir: string,
+  sealedDir: string,
+  participantIds: string[],
+): Promise<void> {
   // The per-caller rate limit (600 a minute by default) would answer most of a load test 429.
-  const config = loadConfig({
-    DATA_DIR: dataDir,
-    AUTH_JWT_SECRET: SECRET,
-    RATE_LIMIT_PER_MINUTE: '0',
-  });
-  const app = await createApp(config, { logger: false });
-  await app.listen({ port: 0, host: '127.0.0.1' });
+  const serve = async (dir: string) => {
+    const config = loadConfig({
+      DATA_DIR: dir,
+      AUTH_JWT_SECRET: SECRET,
+      RATE_LIMIT_PER_MINUTE: '0',
+    });
+    const app = await createApp(config, { logger: false });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    return app;
+  };
+  const app = await serve(dataDir);
   const base = await app.getUrl();
+  // The same service on the sealed log and its read models: answers are opened on the way out.
+  const sealedApp = await serve(sealedDir);
+  const sealedBase = await sealedApp.getUrl();
   const bare = await NestFactory.create<NestFastifyApplication>(BareModule, new FastifyAdapter(), {
     logger: false,
   });
@@ -295,15 +347,22 @@ async function overHttp(dataDir: string, participantIds: string[]): Promise<void
     authorization: `Bearer ${await mintToken({ role: 'programme_admin', sub: 'bench' }, secret)}`,
   };
   const id = participantIds[Math.floor(participantIds.length / 2)]!;
+  // Each sealed load right after its plaintext one, so that a noisy neighbour hits both alike.
   const results: Array<[string, autocannon.Result]> = [
     ['http.bare', await load(`${await bare.getUrl()}/bare`, {})],
     ['http.progress', await load(`${base}/v1/participants/${id}/progress`, headers)],
+    ['http.progress.sealed', await load(`${sealedBase}/v1/participants/${id}/progress`, headers)],
     ['http.timeline_first_page', await load(`${base}/v1/participants/${id}/timeline`, headers)],
+    [
+      'http.timeline_first_page.sealed',
+      await load(`${sealedBase}/v1/participants/${id}/timeline`, headers),
+    ],
     [
       'http.dashboard',
       await load(`${base}/v1/programmes/${PROGRAMME.programmeId}/dashboard?society=S01`, headers),
     ],
   ];
+
   const bareRps = results[0]![1].requests.average;
   for (const [name, result] of results) {
     if (result.non2xx > 0) throw new Error(`${name}: ${result.non2xx} non-2xx answers`);
@@ -317,7 +376,16 @@ async function overHttp(dataDir: string, participantIds: string[]): Promise<void
         unit: 'x',
       });
   }
+  const rps = (name: string) => results.find(([n]) => n === name)![1].requests.average;
+  for (const name of ['http.progress', 'http.timeline_first_page'])
+    report({
+      name: `ratio.sealing_cost.${name}.rps`,
+      value: rps(name) / rps(`${name}.sealed`),
+      unit: 'x',
+      note: 'plain / sealed',
+    });
   await bare.close();
+  await sealedApp.close();
   await app.close();
 }
 
@@ -328,20 +396,15 @@ async function main(): Promise<void> {
       `Projections benchmark, BENCH_SCALE=${SCALE}, ${PARTICIPANTS.toLocaleString('en-US')} participants\n`,
     );
     const started = Date.now();
-    const { events, participantIds } = await generate(dataDir);
+    const sealedDir = join(dataDir, 'sealed');
+    const { events, participantIds } = await generate(dataDir, sealedDir);
     process.stdout.write(
-      `  generated ${events.toLocaleString('en-US')} events in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+      `  generated ${events.toLocaleString('en-US')} events, in plaintext and sealed, in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
     );
-    const rebuild = async (which: string) => {
+    const rebuild = async (which: string, dir = dataDir) => {
       const child = await run(
         process.execPath,
-        [
-          '-r',
-          '@swc-node/register',
-          join(__dirname, 'projections-rebuild-child.ts'),
-          dataDir,
-          which,
-        ],
+        ['-r', '@swc-node/register', join(__dirname, 'projections-rebuild-child.ts'), dir, which],
         { cwd: join(__dirname, '..'), maxBuffer: 1 << 20 },
       );
       return JSON.parse(child.stdout.trim().split('\n').pop()!) as {
@@ -349,15 +412,42 @@ async function main(): Promise<void> {
         projections: number;
         seconds: number;
         maxRssMb: number;
+        readModelBytes: number;
       };
     };
     // Side by side: the log read alone (the floor), the timeline alone (a row per event), and
-    // the full rebuild last, whose read models the queries below use.
+    // the full rebuild last, whose read models the queries below use. The sealed log's read
+    // alone and full rebuild take turns with the plaintext ones (the full rebuilds over
+    // BENCH_ROUNDS rounds, in alternating order; medians reported).
     const readOnly = await rebuild('read-only');
+    const readOnlySealed = await rebuild('read-only', sealedDir);
     const rawInsert = await rebuild('raw-insert');
     const timeline = await rebuild('timeline');
-    const rebuilt = await rebuild('all');
+    const plainRuns: Array<Awaited<ReturnType<typeof rebuild>>> = [];
+    const sealedRuns: Array<Awaited<ReturnType<typeof rebuild>>> = [];
+    for (let round = 0; round < ROUNDS; round += 1) {
+      if (round % 2 === 1) sealedRuns.push(await rebuild('all', sealedDir));
+      plainRuns.push(await rebuild('all'));
+      if (round % 2 === 0) sealedRuns.push(await rebuild('all', sealedDir));
+    }
     const rate = (run: { events: number; seconds: number }) => run.events / run.seconds;
+    const medianRun = (runs: typeof plainRuns) =>
+      [...runs].sort((a, b) => rate(a) - rate(b))[Math.floor(runs.length / 2)]!;
+    const rounds = (runs: typeof plainRuns) =>
+      runs.length > 1
+        ? `median of ${runs.length}: ${runs.map((r) => Math.round(rate(r)).toLocaleString('en-US')).join(' / ')}`
+        : '';
+    const rebuilt = medianRun(plainRuns);
+    const rebuiltSealed = medianRun(sealedRuns);
+    const megabytes = (bytes: number) => bytes / 1e6;
+    const fileBytes = (fileName: string) =>
+      ['', '-wal'].reduce((sum, suffix) => {
+        try {
+          return sum + statSync(`${fileName}${suffix}`).size;
+        } catch {
+          return sum;
+        }
+      }, 0);
     report({
       name: 'rebuild.read_only.events_per_s',
       value: rate(readOnly),
@@ -381,17 +471,103 @@ async function main(): Promise<void> {
       name: 'rebuild.events_per_s',
       value: rate(rebuilt),
       unit: 'events/s',
-      note: `${rebuilt.projections} read models, ${rebuilt.events.toLocaleString('en-US')} events in ${rebuilt.seconds.toFixed(1)} s`,
+      note: `${rebuilt.projections} read models, ${rebuilt.events.toLocaleString('en-US')} events in ${rebuilt.seconds.toFixed(1)} s; ${rounds(plainRuns)}`,
     });
-    report({ name: 'rebuild.peak_rss', value: rebuilt.maxRssMb, unit: 'MB' });
+    report({
+      name: 'rebuild.peak_rss',
+      value: Math.max(...plainRuns.map((r) => r.maxRssMb)),
+      unit: 'MB',
+      note: 'the highest of the rounds',
+    });
     report({
       name: 'ratio.rebuild_vs_read_only',
       value: rate(rebuilt) / rate(readOnly),
       unit: 'x',
     });
+
+    // The same, from the sealed log: the projections copy sealed values as they are, so what
+    // differs is the size of the JSON read, copied and written.
+    process.stdout.write('Sealed log (personal fields encrypted)\n');
+    // The JSON the events hold (data and metadata), per event: what sealing makes bigger. The
+    // files grow less, since the plaintext log's pages had room to spare.
+    const jsonBytes = (dir: string) => {
+      const db = new Database(join(dir, 'events.sqlite'), { readonly: true });
+      try {
+        return db
+          .prepare(
+            'SELECT avg(length(CAST(data AS BLOB)) + length(CAST(metadata AS BLOB))) FROM events',
+          )
+          .pluck()
+          .get() as number;
+      } finally {
+        db.close();
+      }
+    };
+    report({
+      name: 'log.json_bytes_per_event.plain',
+      value: jsonBytes(dataDir),
+      unit: 'bytes',
+      note: 'data + metadata',
+    });
+    report({
+      name: 'log.json_bytes_per_event.sealed',
+      value: jsonBytes(sealedDir),
+      unit: 'bytes',
+      note: 'data + metadata',
+    });
+    report({
+      name: 'log.size.plain',
+      value: megabytes(fileBytes(join(dataDir, 'events.sqlite'))),
+      unit: 'MB',
+    });
+    report({
+      name: 'log.size.sealed',
+      value: megabytes(fileBytes(join(sealedDir, 'events.sqlite'))),
+      unit: 'MB',
+    });
+    report({
+      name: 'read_models.size.plain',
+      value: megabytes(rebuilt.readModelBytes),
+      unit: 'MB',
+    });
+    report({
+      name: 'read_models.size.sealed',
+      value: megabytes(rebuiltSealed.readModelBytes),
+      unit: 'MB',
+    });
+    report({
+      name: 'rebuild.sealed.read_only.events_per_s',
+      value: rate(readOnlySealed),
+      unit: 'events/s',
+      note: 'reading and decoding the sealed log, projecting nothing',
+    });
+    report({
+      name: 'rebuild.sealed.events_per_s',
+      value: rate(rebuiltSealed),
+      unit: 'events/s',
+      note: `${rebuiltSealed.projections} read models from the sealed log; ${rounds(sealedRuns)}`,
+    });
+    report({
+      name: 'rebuild.sealed.peak_rss',
+      value: Math.max(...sealedRuns.map((r) => r.maxRssMb)),
+      unit: 'MB',
+      note: 'the highest of the rounds',
+    });
+    report({
+      name: 'ratio.sealing_cost.rebuild.read_only',
+      value: rate(readOnly) / rate(readOnlySealed),
+      unit: 'x',
+      note: 'plain / sealed',
+    });
+    report({
+      name: 'ratio.sealing_cost.rebuild',
+      value: rate(rebuilt) / rate(rebuiltSealed),
+      unit: 'x',
+      note: `plain / sealed; per round: ${plainRuns.map((r, i) => (rate(r) / rate(sealedRuns[i]!)).toFixed(2)).join(' / ')}`,
+    });
     await inProcess(dataDir, participantIds);
     await audit(dataDir, participantIds, rate(readOnly));
-    await overHttp(dataDir, participantIds);
+    await overHttp(dataDir, sealedDir, participantIds);
   } finally {
     if (process.env.BENCH_KEEP_DATA) process.stdout.write(`  data kept in ${dataDir}\n`);
     else rmSync(dataDir, { recursive: true, force: true });
