@@ -1,4 +1,4 @@
-// The fault suite (`npm run faults`, docs/fault-suite.md): the real service as a separate
+// The fault suite (`npm run faults`, docs/reliability.md, "Fault suite"): the real service as a separate
 // process, concurrent clients over HTTP, and faults injected under load. Exits 1 when an
 // acknowledged event is lost or duplicated.
 import { execFileSync } from 'node:child_process';

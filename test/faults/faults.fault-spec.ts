@@ -6,7 +6,7 @@ const run = promisify(execFile);
 const root = join(__dirname, '../..');
 
 /**
- * The short fault suite (docs/fault-suite.md): a few kill -9 of the service under load on SQLite
+ * The short fault suite (docs/reliability.md, "Fault suite"): a few kill -9 of the service under load on SQLite
  * and on PostgreSQL, and poison events, as `npm run faults` runs them at a small FAULTS_SCALE.
  * No acknowledged event may be lost or written twice.
  */
