@@ -84,7 +84,8 @@ describe('graceful shutdown on SIGTERM (a real process)', () => {
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const killedAt = Date.now();
     service.child.kill('SIGTERM');
-    // A command sent after the signal is not taken on.
+    // A command sent once the service has handled the signal is not taken on.
+    await service.waitForOutput('SIGTERM: no longer accepting requests');
     const late = await define(baseUrl, 'p-late');
     const outcomes = await Promise.all(inFlight);
     const exit = await service.exited;

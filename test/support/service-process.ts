@@ -11,6 +11,8 @@ export type ServiceProcess = {
   readonly baseUrl: string;
   /** Everything it wrote to stdout and stderr so far. */
   output(): string;
+  /** Resolves once its output contains `text`; rejects after `ms`. */
+  waitForOutput(text: string, ms?: number): Promise<void>;
   /** Settles when it exits: its exit code (null if a signal ended it), and when. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
   /** Kills it if it still runs (SIGKILL): for clean-up after a failed test. */
@@ -61,6 +63,14 @@ export async function startService(env: NodeJS.ProcessEnv): Promise<ServiceProce
     child,
     baseUrl: `http://127.0.0.1:${port}`,
     output: () => output,
+    waitForOutput: async (text, ms = 30_000) => {
+      const deadline = Date.now() + ms;
+      while (!output.includes(text)) {
+        if (Date.now() > deadline)
+          throw new Error(`service did not print ${JSON.stringify(text)} within ${ms} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
     exited,
     kill: () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
