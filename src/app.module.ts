@@ -26,6 +26,22 @@ import { EventStoreModule } from './stores/event-store.module';
 @Module({})
 export class AppModule {
   static register(config: AppConfig, clock: Clock = new SystemClock()): DynamicModule {
+    // A projector keeps the read models and answers only health and metrics.
+    if (config.PROCESS_ROLE === 'projector')
+      return {
+        module: AppModule,
+        imports: [
+          ConfigHolderModule.register(config, clock),
+          CqrsModule.forRoot(),
+          SubjectKeyStoreModule,
+          EventStoreModule.forRoot(PERSONAL_DATA_POLICY, EVENT_SCHEMAS),
+          AuthModule,
+          ReadModelStoreModule,
+          ProjectionsModule.forRoot(PROJECTIONS),
+          HealthModule,
+          MetricsModule,
+        ],
+      };
     return {
       module: AppModule,
       imports: [

@@ -5,7 +5,7 @@ import { retryDeadLetters } from '../projections/retry-dead-letters';
 import { PROJECTIONS } from '../read-models';
 import { EVENT_SCHEMAS } from '../event-schemas';
 import { createEventStore } from '../stores/event-store.module';
-import { createReadModelStore } from '../stores/read-model-store.module';
+import { createLockingLeadership, createReadModelStore } from '../stores/read-model-store.module';
 import { rebuildBar } from './rebuild';
 
 export function deadLettersCommand(program: Command): void {
@@ -41,12 +41,16 @@ export function deadLettersCommand(program: Command): void {
               .join(', '),
           );
           let retry;
+          // A retry is a rebuild: it holds the rebuild locks of the read models it rebuilds.
+          const leadership = createLockingLeadership(settings);
           try {
             retry = await retryDeadLetters(events, readModels, PROJECTIONS, {
               onProgress: bar.onProgress,
+              leadership,
             });
           } finally {
             bar.stop();
+            await leadership.close();
           }
           const remain = retry.remaining.length;
           process.stdout.write(

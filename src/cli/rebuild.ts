@@ -3,7 +3,7 @@ import { EVENT_SCHEMAS } from '../event-schemas';
 import { loadConfigOrExit } from '../config/load-config-or-exit';
 import { type RebuildProgress, rebuildProjections } from '../projections/projection-rebuild';
 import { PROJECTIONS } from '../read-models';
-import { createReadModelStore } from '../stores/read-model-store.module';
+import { createLockingLeadership, createReadModelStore } from '../stores/read-model-store.module';
 import { createEventStore } from '../stores/event-store.module';
 import { EVENTS_FORMAT, progressBar } from './progress';
 
@@ -42,11 +42,17 @@ export function rebuildCommand(program: Command): void {
       const selected = PROJECTIONS.filter(
         (projection) => !options.projection || projection.name === options.projection,
       );
+      // Holds each read model's rebuild lock: two rebuilds of one read model never overlap.
+      const leadership = createLockingLeadership(settings);
       const bar = rebuildBar(selected.map((projection) => projection.name).join(', '));
       try {
-        await rebuildProjections(events, readModels, selected, { onProgress: bar.onProgress });
+        await rebuildProjections(events, readModels, selected, {
+          onProgress: bar.onProgress,
+          leadership,
+        });
       } finally {
         bar.stop();
+        await leadership.close();
         await readModels.close();
         await events.close();
       }

@@ -23,6 +23,9 @@ export type ReadModelStoreKind = 'sqlite' | 'postgres';
 /** Which database holds the per-subject encryption keys and the pseudonym secret. */
 export type KeyStoreKind = 'sqlite' | 'postgres';
 
+/** What a process does (docs/operations.md, "Roles"). */
+export type ProcessRole = 'all' | 'api' | 'projector';
+
 /** A lifetime such as `24h`: a whole number above 0 and one of s, m, h, d, w. */
 const LIFETIME = /^[1-9]\d*[smhdw]$/;
 
@@ -215,6 +218,24 @@ export class AppConfig {
   })
   readonly SHUTDOWN_TIMEOUT_MS: number = 10_000;
 
+  /**
+   * `all` serves the API and runs the projections; `api` serves the API and follows the
+   * projections others run; `projector` runs the projections and serves only health and metrics.
+   */
+  @IsIn(['all', 'api', 'projector'], { message: 'PROCESS_ROLE must be one of all, api, projector' })
+  readonly PROCESS_ROLE: ProcessRole = 'all';
+
+  /**
+   * With read models in PostgreSQL, the longest a read model may go unled once the instance that
+   * projects it dies (kill -9 included), before another takes over (docs/operations.md).
+   */
+  @IsInt({ message: 'LEADER_TAKEOVER_MS must be a whole number of milliseconds, 500 to 600000' })
+  @Min(500, { message: 'LEADER_TAKEOVER_MS must be a whole number of milliseconds, 500 to 600000' })
+  @Max(600_000, {
+    message: 'LEADER_TAKEOVER_MS must be a whole number of milliseconds, 500 to 600000',
+  })
+  readonly LEADER_TAKEOVER_MS: number = 5000;
+
   /** Whether `/docs` (OpenAPI UI) and `/docs-json` are served. */
   @IsBoolean({ message: 'DOCS_ENABLED must be true or false' })
   readonly DOCS_ENABLED: boolean = true;
@@ -260,6 +281,7 @@ const NUMERIC = new Set<keyof AppConfig>([
   'RATE_LIMIT_PER_MINUTE',
   'REQUEST_TIMEOUT_MS',
   'SHUTDOWN_TIMEOUT_MS',
+  'LEADER_TAKEOVER_MS',
 ]);
 const BOOLEAN = new Set<keyof AppConfig>(['DOCS_ENABLED']);
 
@@ -296,6 +318,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     'RATE_LIMIT_PER_MINUTE',
     'REQUEST_TIMEOUT_MS',
     'SHUTDOWN_TIMEOUT_MS',
+    'PROCESS_ROLE',
+    'LEADER_TAKEOVER_MS',
     'DOCS_ENABLED',
   ] as const) {
     const value = env[key];

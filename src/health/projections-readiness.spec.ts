@@ -5,13 +5,14 @@ const since = new Date('2026-12-01T10:00:00.000Z');
 const at = (seconds: number) => since.getTime() + seconds * 1000;
 const retrying = (kind: 'transient' | 'permanent'): ProjectionStatus => ({
   position: 40,
+  leading: true,
   retrying: { since, attempts: 6, lastError: 'connect ECONNREFUSED', kind },
 });
 
 describe('projectionsTrouble', () => {
   it('lets projections that run, or retry a transient failure for a few seconds, be ready', () => {
     const status = new Map([
-      ['progress', { position: 41 }],
+      ['progress', { position: 41, leading: true }],
       ['timeline', retrying('transient')],
     ]);
     expect(projectionsTrouble(status, at(0))).toBeUndefined();
@@ -26,7 +27,7 @@ describe('projectionsTrouble', () => {
       projectionsTrouble(
         new Map([
           ['progress', retrying('permanent')],
-          ['timeline', { position: 41 }],
+          ['timeline', { position: 41, leading: true }],
         ]),
         at(0),
       ),

@@ -105,6 +105,30 @@ export class Metrics {
           this.set({ projection }, retrying ? (now - retrying.since.getTime()) / 1000 : 0);
       },
     });
+    new Gauge({
+      name: 'projection_leader',
+      help: '1 for each read model this instance leads (writes), 0 for one it follows (docs/operations.md)',
+      labelNames: ['projection'],
+      registers: [this.registry],
+      collect() {
+        for (const [projection, { leading }] of runner.status())
+          this.set({ projection }, leading ? 1 : 0);
+      },
+    });
+    const changed = new Map<string, number>();
+    new Counter({
+      name: 'projection_leadership_changes_total',
+      help: 'Times this instance took or lost the leadership of a read model',
+      labelNames: ['projection'],
+      registers: [this.registry],
+      collect() {
+        for (const projection of runner.status().keys()) {
+          const total = runner.leadershipChanges().get(projection) ?? 0;
+          this.inc({ projection }, total - (changed.get(projection) ?? 0));
+          changed.set(projection, total);
+        }
+      },
+    });
   }
 
   /** Times every request Fastify answers, labelled by its route pattern (not its URL). */

@@ -1,6 +1,7 @@
 import type { EventStore } from '../event-sourcing';
 import type { Projection } from './projection';
 import { applyIsolating, isRefusal, PendingChanges } from './apply-batch';
+import { type Lease, type Leadership, RebuildInProgressError } from './leadership';
 import type { ReadModelStore } from './read-model-store';
 
 /** How far a rebuild has come. */
@@ -25,7 +26,25 @@ export type RebuildOptions = {
   readonly flushEvents?: number;
   readonly flushDocuments?: number;
   readonly onProgress?: (progress: RebuildProgress) => void;
+  /**
+   * Asked between batches: true stops the rebuild, which then throws `RebuildStoppedError`
+   * without switching (what it committed is kept, and the next run resumes from it).
+   */
+  readonly shouldStop?: () => boolean;
+  /**
+   * Several instances: the rebuild holds `rebuild:<read model>` for each read model it rebuilds,
+   * so that two rebuilds of one read model never run at once; one already running makes it throw
+   * `RebuildInProgressError` before it starts. Losing a lease stops it (`RebuildStoppedError`).
+   */
+  readonly leadership?: Leadership;
 };
+
+/** A rebuild stopped by its `shouldStop` before it switched to the new generations. */
+export class RebuildStoppedError extends Error {
+  constructor() {
+    super('the rebuild was stopped before it switched to the new read models');
+  }
+}
 
 /** What a rebuild did. */
 export type RebuildResult = {
@@ -52,6 +71,30 @@ export async function rebuildProjections(
   projections: ReadonlyArray<Projection<unknown>>,
   options: RebuildOptions = {},
 ): Promise<Map<string, RebuildResult>> {
+  const { leadership } = options;
+  if (!leadership) return rebuildUnled(events, readModels, projections, options);
+  const leases: Lease[] = [];
+  try {
+    for (const projection of projections) {
+      const lease = await leadership.tryLead(`rebuild:${projection.name}`);
+      if (!lease) throw new RebuildInProgressError(projection.name);
+      leases.push(lease);
+    }
+    return await rebuildUnled(events, readModels, projections, {
+      ...options,
+      shouldStop: () => leases.some((lease) => lease.isLost()) || (options.shouldStop?.() ?? false),
+    });
+  } finally {
+    await Promise.all(leases.map((lease) => lease.release().catch(() => undefined)));
+  }
+}
+
+async function rebuildUnled(
+  events: EventStore,
+  readModels: ReadModelStore,
+  projections: ReadonlyArray<Projection<unknown>>,
+  options: RebuildOptions,
+): Promise<Map<string, RebuildResult>> {
   const batchSize = options.batchSize ?? 5000;
   const flushEvents = options.flushEvents ?? 50_000;
   const flushDocuments = options.flushDocuments ?? 2000;
@@ -74,6 +117,7 @@ export async function rebuildProjections(
   let head = await events.headPosition();
   options.onProgress?.({ position, head, applied });
   for (;;) {
+    if (options.shouldStop?.()) throw new RebuildStoppedError();
     const batch = await events.readAll(position, batchSize);
     if (batch.length === 0) break;
     for (const target of targets) {
@@ -93,6 +137,7 @@ export async function rebuildProjections(
   }
   const results = new Map<string, RebuildResult>();
   for (const target of targets) {
+    if (options.shouldStop?.()) throw new RebuildStoppedError();
     await flushIsolating(events, readModels, target, batchSize);
     await readModels.activate(target.projection.name, target.generation);
     results.set(target.projection.name, {

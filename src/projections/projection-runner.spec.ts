@@ -172,7 +172,7 @@ describe('ProjectionRunner', () => {
         expect(await readModels.get('counter', stream)).toEqual({ count: 4, total: 4 });
       expect(await readModels.deadLetters()).toEqual([]);
       expect((await readModels.activeGeneration('counter'))?.position).toBe(12);
-      expect(runner.status().get('counter')).toEqual({ position: 12 });
+      expect(runner.status().get('counter')).toEqual({ position: 12, leading: true });
       expect(runner.error).toBeUndefined();
       await runner.stop();
     });
@@ -227,7 +227,7 @@ describe('ProjectionRunner', () => {
       expect(await runner.waitFor(position, 20_000)).toBe(true);
       expect(await readModels.get('counter', 's-1')).toEqual({ count: 10, total: 10 });
       expect(await readModels.countDeadLetters()).toEqual(new Map([['counter', 1]]));
-      expect(runner.status().get('counter')).toEqual({ position: 41 });
+      expect(runner.status().get('counter')).toEqual({ position: 41, leading: true });
       expect(runner.error).toBeUndefined();
       await runner.stop();
     });

@@ -10,6 +10,7 @@ import {
 } from '@nestjs/common';
 import { EVENT_STORE, type EventStore } from '../event-sourcing';
 import type { Projection } from './projection';
+import { LEADERSHIP, type Leadership } from './leadership';
 import { ProjectionRunner } from './projection-runner';
 import { READ_MODEL_STORE, type ReadModelStore } from './read-model-store';
 import { ReadYourWrites } from './read-your-writes';
@@ -63,9 +64,10 @@ export class ProjectionsModule {
         { provide: SERVED_PROJECTIONS, useValue: projections },
         {
           provide: ProjectionRunner,
-          inject: [EVENT_STORE, READ_MODEL_STORE],
-          useFactory: (events: EventStore, readModels: ReadModelStore) =>
+          inject: [EVENT_STORE, READ_MODEL_STORE, LEADERSHIP],
+          useFactory: (events: EventStore, readModels: ReadModelStore, leadership: Leadership) =>
             new ProjectionRunner(events, readModels, projections, {
+              leadership,
               log: new Logger('Projections'),
             }),
         },

@@ -101,6 +101,8 @@ export class ReadModelTooLargeError extends Error {
 export interface ReadModelStore {
   /** The generation queries read, and its checkpoint; undefined before the first run. */
   activeGeneration(projection: string): Promise<GenerationState | undefined>;
+  /** The active generation of every projection that has one, by projection (one query). */
+  checkpoints(): Promise<Map<string, GenerationState>>;
   /** Any generation's checkpoint (a rebuild in progress included). */
   generation(projection: string, generation: number): Promise<GenerationState | undefined>;
   /** Starts a generation at position 0 (idempotent). */

@@ -57,6 +57,9 @@ export class FaultyReadModelStore implements ReadModelStore {
   activeGeneration(projection: string): Promise<GenerationState | undefined> {
     return this.inner.activeGeneration(projection);
   }
+  checkpoints(): Promise<Map<string, GenerationState>> {
+    return this.inner.checkpoints();
+  }
   generation(projection: string, generation: number): Promise<GenerationState | undefined> {
     return this.inner.generation(projection, generation);
   }

@@ -117,6 +117,14 @@ export class PostgresReadModelStore implements ReadModelStore {
     return toState(rows[0]);
   }
 
+  async checkpoints(): Promise<Map<string, GenerationState>> {
+    await this.ready;
+    const { rows } = await this.pool.query<GenerationRow & { projection: string }>(
+      'SELECT projection, generation, position, version FROM rm_generations WHERE active',
+    );
+    return new Map(rows.map((row) => [row.projection, toState(row)!]));
+  }
+
   async generation(projection: string, generation: number): Promise<GenerationState | undefined> {
     await this.ready;
     const { rows } = await this.pool.query<GenerationRow>(

@@ -92,6 +92,9 @@ export class SqliteReadModelStore implements ReadModelStore {
       active: db.prepare(
         'SELECT generation, position, version FROM rm_generations WHERE projection = ? AND active = 1',
       ),
+      checkpoints: db.prepare(
+        'SELECT projection, generation, position, version FROM rm_generations WHERE active = 1',
+      ),
       generation: db.prepare(
         'SELECT generation, position, version FROM rm_generations WHERE projection = ? AND generation = ?',
       ),
@@ -160,6 +163,18 @@ export class SqliteReadModelStore implements ReadModelStore {
 
   activeGeneration(projection: string): Promise<GenerationState | undefined> {
     return Promise.resolve(this.statements.active.get(projection) as GenerationRow | undefined);
+  }
+
+  checkpoints(): Promise<Map<string, GenerationState>> {
+    const rows = this.statements.checkpoints.all() as Array<GenerationRow & { projection: string }>;
+    return Promise.resolve(
+      new Map(
+        rows.map(({ projection, generation, position, version }) => [
+          projection,
+          { generation, position, version },
+        ]),
+      ),
+    );
   }
 
   generation(projection: string, generation: number): Promise<GenerationState | undefined> {
