@@ -47,7 +47,14 @@ import {
   startLoad,
 } from './fault-kit';
 
-const KINDS = ['kill_sqlite', 'kill_postgres', 'postgres_outage', 'disk_full', 'poison'] as const;
+const KINDS = [
+  'kill_sqlite',
+  'kill_postgres',
+  'postgres_outage',
+  'disk_full',
+  'poison',
+  'failover',
+] as const;
 type Kind = (typeof KINDS)[number];
 
 const SCALE = (() => {
@@ -59,6 +66,8 @@ const SCALE = (() => {
 })();
 const scaled = (count: number, min = 1) => Math.max(min, Math.round(count * SCALE));
 const CLIENTS = Number(process.env.FAULTS_CLIENTS ?? 8);
+/** LEADER_TAKEOVER_MS of the failover instances. */
+const TAKEOVER_MS = Number(process.env.FAULTS_TAKEOVER_MS ?? 2000);
 /** Run `verify` after every Nth restart (0: only at the end of each kind). */
 const VERIFY_EVERY = Number(process.env.FAULTS_VERIFY_EVERY ?? 1);
 const SELECTED: readonly Kind[] = (() => {
@@ -83,6 +92,12 @@ type Result = {
   verifyFailures: number;
   crashes: number;
   notes: string[];
+  /** failover: from each kill -9 of the leader until the survivor led every read model. */
+  takeoversMs: number[];
+  /** failover: from each kill until the survivor's read models passed the head as it was then. */
+  catchUpsMs: number[];
+  /** failover: instances whose read models reached the log head once the load stopped. */
+  atHead: number;
 };
 
 const runId = `${Date.now().toString(36)}${process.pid}`;
@@ -103,6 +118,9 @@ function newResult(kind: Kind): Result {
     verifyFailures: 0,
     crashes: 0,
     notes: [],
+    takeoversMs: [],
+    catchUpsMs: [],
+    atHead: 0,
   };
 }
 
@@ -493,12 +511,160 @@ async function injectPoison(env: ServiceEnv, pairs: number): Promise<number> {
   return appended;
 }
 
+/** What an instance's /metrics says of the projections. */
+type ProjectionsSeen = {
+  readonly head: number;
+  readonly leading: number;
+  readonly lowest: number;
+  readonly count: number;
+};
+
+async function projectionsOf(service: Service): Promise<ProjectionsSeen | undefined> {
+  try {
+    const response = await fetch(`${service.url}/metrics`, { signal: AbortSignal.timeout(2000) });
+    if (!response.ok) return undefined;
+    const text = await response.text();
+    const values = (name: string) =>
+      [...text.matchAll(new RegExp(`^${name}\\{projection="[^"]+"\\} (\\d+)$`, 'gm'))].map(
+        (match) => Number(match[1]),
+      );
+    const head = /^event_store_head_position (\d+)$/m.exec(text);
+    const positions = values('projection_checkpoint_position');
+    return {
+      head: head ? Number(head[1]) : 0,
+      leading: values('projection_leader').filter((value) => value === 1).length,
+      lowest: Math.min(...positions),
+      count: positions.length,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Polls `probe` every 50 ms until it holds; the time it took, or undefined after `timeoutMs`. */
+async function timeUntil(
+  probe: () => Promise<boolean>,
+  since: number,
+  timeoutMs: number,
+): Promise<number | undefined> {
+  while (Date.now() - since < timeoutMs) {
+    if (await probe()) return Date.now() - since;
+    await sleep(50);
+  }
+  return undefined;
+}
+
+/**
+ * Two instances with projectors on one PostgreSQL, load through both; kill -9 of the one leading
+ * the read models, writes going on through the other: the survivor must take the leadership
+ * within LEADER_TAKEOVER_MS and its read models catch up. The killed one is restarted (standing
+ * by) before the next round. At the end both instances' read models reach the log head and
+ * `verify` passes.
+ */
+async function failover(result: Result): Promise<void> {
+  const name = `faults_${runId}_failover`;
+  const url = await createDatabase(ADMIN_URL, name);
+  const services: Service[] = [];
+  try {
+    const shared = {
+      EVENT_STORE: 'postgres',
+      READ_MODEL_STORE: 'postgres',
+      KEY_STORE: 'postgres',
+      DATABASE_URL: url,
+      LEADER_TAKEOVER_MS: String(TAKEOVER_MS),
+    };
+    for (const i of [0, 1])
+      services.push(
+        new Service(
+          { ...baseEnv(await freePort(), join(work, `failover-${i}`)), ...shared },
+          join(work, `failover-${i}.log`),
+        ),
+      );
+    for (const service of services) await service.start();
+    const tokens = await staffTokens();
+    await defineProgramme(result.tally, services[0]!.url, tokens);
+    let turn = 0;
+    const load = startLoad({
+      tally: result.tally,
+      // Round robin over the instances that run, as a load balancer would.
+      baseUrl: () => {
+        const up = services.filter((service) => service.pid !== undefined);
+        turn += 1;
+        return (up[turn % Math.max(1, up.length)] ?? services[0]!).url;
+      },
+      clients: CLIENTS,
+      tokens,
+      runId: `${runId}failover`,
+    });
+    try {
+      const rounds = scaled(6);
+      for (let i = 1; i <= rounds; i += 1) {
+        await sleep(random(1000, 3000));
+        const seen = await Promise.all(services.map(projectionsOf));
+        const leaderIndex = (seen[1]?.leading ?? 0) > (seen[0]?.leading ?? 0) ? 1 : 0;
+        const leader = services[leaderIndex]!;
+        const survivor = services[1 - leaderIndex]!;
+        const headAtKill = Math.max(...seen.map((s) => s?.head ?? 0));
+        const killedAt = Date.now();
+        await leader.kill('SIGKILL');
+        result.injections += 1;
+        result.tally.markRecoveryStart(killedAt);
+        const took = await timeUntil(
+          async () => {
+            const state = await projectionsOf(survivor);
+            return state !== undefined && state.count > 0 && state.leading === state.count;
+          },
+          killedAt,
+          60_000,
+        );
+        const caughtUp = await timeUntil(
+          async () => ((await projectionsOf(survivor))?.lowest ?? 0) >= headAtKill,
+          killedAt,
+          60_000,
+        );
+        if (took === undefined) result.notes.push(`round ${i}: the survivor did not take over`);
+        else result.takeoversMs.push(took);
+        if (caughtUp === undefined) result.notes.push(`round ${i}: the survivor did not catch up`);
+        else result.catchUpsMs.push(caughtUp);
+        say(
+          `  kill ${i}/${rounds} of the leader: survivor led after ${took ?? '-'} ms, caught up after ${caughtUp ?? '-'} ms; ${result.tally.acknowledged} acknowledged`,
+        );
+        // A supervisor restarts it; it stands by.
+        await leader.start();
+      }
+      await settle(result);
+    } finally {
+      await load.stop();
+    }
+    result.tally.finish();
+    for (const service of services) {
+      const reached = await timeUntil(
+        async () => {
+          const state = await projectionsOf(service);
+          return state !== undefined && state.count > 0 && state.lowest >= state.head;
+        },
+        Date.now(),
+        60_000,
+      );
+      if (reached !== undefined) result.atHead += 1;
+      else result.notes.push(`${service.url}: read models did not reach the log head`);
+    }
+    result.crashes = services.reduce((sum, service) => sum + service.crashes, 0);
+    for (const service of services) await service.kill('SIGTERM');
+    await check(result, { kind: 'postgres', url }, services[0]!.env, true);
+  } finally {
+    for (const service of services) await service.kill('SIGKILL');
+    await dropDatabase(ADMIN_URL, name).catch(() => undefined);
+  }
+}
+
 const RUNNERS: Record<Kind, (result: Result) => Promise<void>> = {
   kill_sqlite: killSqlite,
   kill_postgres: killPostgres,
   postgres_outage: postgresOutage,
   disk_full: diskFull,
   poison,
+  failover,
 };
 
 async function main(): Promise<void> {
@@ -591,6 +757,12 @@ function printBench(results: readonly Result[]): void {
     say(`bench: ${k}.recovery_p99 ${Math.round(percentile(r.tally.recoveriesMs, 99))} ms`);
     say(`bench: ${k}.verify_failures ${r.verifyFailures} count`);
     say(`bench: ${k}.stuck_in_progress ${r.tally.stuckInProgress} commands`);
+    if (r.kind === 'failover') {
+      say(`bench: ${k}.takeover_max ${Math.round(Math.max(0, ...r.takeoversMs))} ms`);
+      say(`bench: ${k}.catchup_max ${Math.round(Math.max(0, ...r.catchUpsMs))} ms`);
+      say(`bench: ${k}.takeover_limit ${TAKEOVER_MS} ms`);
+      say(`bench: ${k}.instances_at_head ${r.atHead} count`);
+    }
   }
 }
 
