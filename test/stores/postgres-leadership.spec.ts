@@ -222,6 +222,45 @@ describe('ProjectionRunner across instances on one PostgreSQL', () => {
     expect(readModels[0]!.moved + readModels[1]!.moved).toBeGreaterThan(0);
   });
 
+  it('a rebuild on a third instance switches the read model under a leader and a follower', async () => {
+    for (const store of readModels) {
+      const leadership = new PostgresLeadership(url, {
+        takeoverMs: 1000,
+        applicationName: instanceName(),
+      });
+      leaderships.push(leadership);
+      runners.push(new ProjectionRunner(events, store, [counter], { leadership, batchSize: 10 }));
+    }
+    const [leader, follower] = runners as [ProjectionRunner, ProjectionRunner];
+    await leader.start();
+    await follower.start();
+    await appendMany(3, 10);
+
+    // The CLI, elsewhere, while writes go on.
+    const cli = new PostgresLeadership(url, { takeoverMs: 1000, applicationName: instanceName() });
+    leaderships.push(cli);
+    const cliStore = new PostgresReadModelStore(url);
+    try {
+      const writing = appendMany(3, 10);
+      const rebuilt = await rebuildProjections(events, cliStore, [counter], { leadership: cli });
+      await writing;
+      expect(rebuilt.get('counter')?.generation).toBe(2);
+    } finally {
+      await cliStore.close();
+    }
+    await appendMany(3, 5);
+    const head = await events.headPosition();
+    // Both instances see the switch: the leader writes the new generation, the follower reads it.
+    expect(await leader.waitFor(head, 20_000)).toBe(true);
+    expect(await follower.waitFor(head, 20_000)).toBe(true);
+    expect(await readModels[0]!.activeGeneration('counter')).toMatchObject({
+      generation: 2,
+      position: head,
+    });
+    expect(await counts(readModels[1]!, 3)).toEqual([25, 25, 25]);
+    expect(leader.leading()).toEqual(new Set(['counter']));
+  });
+
   it('follows the leader, takes over when its session ends, and catches up', async () => {
     const takeoverMs = 1000;
     for (const store of readModels) {
