@@ -128,11 +128,10 @@ export class AuditController {
       "Starts a verification job: recomputes every event's hash and every stream's chain and head, and compares every read model with a fresh replay. Changes nothing served. 202 with Location; 409 (with runningId) while one runs.",
   })
   @ApiResponse({ status: 409, type: ProblemDocumentDto, description: 'one is running already' })
-  startVerification(@Res({ passthrough: true }) reply: FastifyReply): {
-    id: string;
-    status: VerificationJobView['status'];
-  } {
-    const job = this.jobs.start();
+  async startVerification(
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<{ id: string; status: VerificationJobView['status'] }> {
+    const job = await this.jobs.start();
     void reply.header('location', `/v1/audit/verifications/${job.id}`);
     return { id: job.id, status: job.status };
   }
@@ -152,12 +151,12 @@ export class AuditController {
     @Query() query: ReadQueryDto,
   ): Promise<VerificationJobView> {
     await this.readYourWrites.logHolds(query.minPosition);
-    const job = this.jobs.get(id);
+    const job = await this.jobs.get(id);
     if (!job)
       throw new ApiProblem(
         404,
         'VERIFICATION_NOT_FOUND',
-        `No verification ${id}: the service keeps the running one and the last finished ones, and forgets them when it restarts.`,
+        `No verification ${id}: the service keeps the running one and the last 20 finished ones (on one instance with SQLite read models, until it restarts).`,
       );
     return job;
   }

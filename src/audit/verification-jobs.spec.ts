@@ -8,6 +8,7 @@ import { SqliteReadModelStore } from '../stores/read-models/sqlite-read-model-st
 import { SqliteEventStore } from '../stores/sqlite/sqlite-event-store';
 import { storedLog } from '../event-sourcing';
 import { testEvent } from '../../test/support/events';
+import { InMemoryJobBoard } from './verification-job-board';
 import {
   KEPT_FINISHED_JOBS,
   VerificationJobs,
@@ -33,6 +34,7 @@ describe('VerificationJobs', () => {
       readModels,
       new FixedClock(new Date('2026-07-01T08:00:00Z')),
       PROJECTIONS,
+      new InMemoryJobBoard(),
     );
   });
   afterEach(async () => {
@@ -45,7 +47,7 @@ describe('VerificationJobs', () => {
 
   async function settled(id: string): Promise<VerificationJobView> {
     for (;;) {
-      const job = jobs.get(id)!;
+      const job = (await jobs.get(id))!;
       if (job.status !== 'running') return job;
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
@@ -56,7 +58,7 @@ describe('VerificationJobs', () => {
     process.on('unhandledRejection', unhandled);
     try {
       await events.close();
-      const job = await settled(jobs.start().id);
+      const job = await settled((await jobs.start()).id);
       expect(job.status).toBe('failed');
       expect(job.finishedAt).toBe('2026-07-01T08:00:00.000Z');
       expect(job.findings).toEqual([
@@ -66,7 +68,7 @@ describe('VerificationJobs', () => {
         },
       ]);
       // The next one may start: a failed job does not stay "running".
-      expect(() => jobs.start()).not.toThrow();
+      await expect(jobs.start()).resolves.toMatchObject({ status: 'running' });
       await new Promise((resolve) => setImmediate(resolve));
       expect(unhandled).not.toHaveBeenCalled();
     } finally {
@@ -77,12 +79,12 @@ describe('VerificationJobs', () => {
   it(`keeps the last ${KEPT_FINISHED_JOBS} finished jobs and forgets older ones`, async () => {
     const ids: string[] = [];
     for (let i = 0; i < KEPT_FINISHED_JOBS + 1; i += 1) {
-      const id = jobs.start().id;
+      const { id } = await jobs.start();
       expect((await settled(id)).status).toBe('passed');
       ids.push(id);
     }
-    expect(jobs.get(ids[0]!)).toBeUndefined();
-    for (const id of ids.slice(1)) expect(jobs.get(id)?.status).toBe('passed');
+    expect(await jobs.get(ids[0]!)).toBeUndefined();
+    for (const id of ids.slice(1)) expect((await jobs.get(id))?.status).toBe('passed');
   });
 
   it('refuses a second job while one runs, and stops a running job when the service shuts down', async () => {
@@ -91,12 +93,13 @@ describe('VerificationJobs', () => {
         `test-${stream}`,
         Array.from({ length: 100 }, () => testEvent()),
       );
-    const running = jobs.start();
-    expect(() => jobs.start()).toThrow(
-      expect.objectContaining({ status: 409, extensions: { runningId: running.id } }),
-    );
+    const running = await jobs.start();
+    await expect(jobs.start()).rejects.toMatchObject({
+      status: 409,
+      extensions: { runningId: running.id },
+    });
     await jobs.onModuleDestroy();
-    const job = jobs.get(running.id)!;
+    const job = (await jobs.get(running.id))!;
     expect(job.status).toBe('failed');
     expect(job.findings).toEqual([
       expect.objectContaining({

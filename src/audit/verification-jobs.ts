@@ -15,9 +15,14 @@ import { READ_MODEL_STORE, type ReadModelStore } from '../projections/read-model
 import type { ReadModelProblem } from '../projections/verify-read-models';
 import { Clock } from '../shared/clock';
 import { runVerification, type VerificationReport } from './verification';
+import { VERIFICATION_JOB_BOARD, type VerificationJobBoard } from './verification-job-board';
 
-/** How many finished jobs are kept to be read back; older ones are forgotten (404). */
-export const KEPT_FINISHED_JOBS = 20;
+export { KEPT_FINISHED_JOBS } from './verification-job-board';
+
+/** How often the instance running a job saves its progress on the board (its heartbeat). */
+export const JOB_HEARTBEAT_MS = 2000;
+/** A running job whose instance has not saved it for this long died with its instance. */
+export const JOB_STALE_AFTER_MS = 15_000;
 
 /** One thing a verification found: in the log, in a read model, or in the job itself. */
 export type VerificationFinding =
@@ -54,19 +59,34 @@ type Job = {
   done?: Promise<void>;
 };
 
+/** The finding of a job whose instance stopped saying anything about it. */
+function abandoned(view: VerificationJobView, heartbeatAt: Date): VerificationJobView {
+  return {
+    ...view,
+    status: 'failed',
+    findings: [
+      ...view.findings,
+      {
+        source: 'job',
+        problem: `the instance running this verification stopped (its last word was at ${heartbeatAt.toISOString()}): its result is unknown; run it again`,
+      },
+    ],
+  };
+}
+
 /**
  * Runs verifications off the request path, one at a time, and keeps their results in memory
  * (the running one and the last `KEPT_FINISHED_JOBS` finished). A verification replays the
  * whole log, ~45 s on a million events: inside a request it outlived client timeouts, and
- * calls at once each replayed everything. Jobs are per process; the CLI's `verify` is separate
- * and may run alongside (its scratch generations do not meet a job's).
+ * calls at once each replayed everything. Jobs are posted on a board that every instance shares
+ * when the read models are shared (see `VerificationJobBoard`), so any instance answers for a
+ * job and one job runs at a time across the deployment; the CLI's `verify` is separate and may
+ * run alongside (its scratch generations do not meet a job's).
  */
 @Injectable()
 export class VerificationJobs implements OnModuleDestroy {
   private readonly logger = new Logger('Verification');
   private running: Job | undefined;
-  // Insertion order is finishing order, so the first key is the oldest.
-  private readonly finished = new Map<string, Job>();
 
   constructor(
     @Inject(EVENT_STORE) private readonly events: EventStore,
@@ -74,20 +94,33 @@ export class VerificationJobs implements OnModuleDestroy {
     @Inject(READ_MODEL_STORE) private readonly readModels: ReadModelStore,
     @Inject(Clock) private readonly clock: Clock,
     @Inject(SERVED_PROJECTIONS) private readonly projections: ReadonlyArray<Projection<unknown>>,
+    @Inject(VERIFICATION_JOB_BOARD) private readonly board: VerificationJobBoard,
   ) {}
 
-  /** Starts a verification; a 409 problem naming the running one if there is one. */
-  start(): VerificationJobView {
-    if (this.running) {
-      const runningId = this.running.view.id;
-      throw new ApiProblem(
-        409,
-        'VERIFICATION_RUNNING',
-        `Verification ${runningId} is still running; follow it at /v1/audit/verifications/${runningId}.`,
-        {},
-        { runningId },
-      );
+  // Saves a finished job, retrying a few times: its result is what the auditor came for.
+  private async saveFinal(job: Job): Promise<void> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.board.save(job.view);
+        return;
+      } catch (error) {
+        if (attempt >= 5) {
+          this.logger.error(
+            `Verification ${job.view.id} finished (${job.view.status}) but its result could not be saved: ${error instanceof Error ? error.message : String(error)}.`,
+          );
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      }
     }
+  }
+
+  /**
+   * Starts a verification; a 409 problem naming the running one if one runs, on this instance or
+   * on another of the deployment (the board is shared when the read models are).
+   */
+  async start(): Promise<VerificationJobView> {
+    if (this.running) throw runningProblem(this.running.view.id);
     const job: Job = {
       view: {
         id: randomUUID(),
@@ -99,15 +132,31 @@ export class VerificationJobs implements OnModuleDestroy {
       abort: new AbortController(),
     };
     this.running = job;
+    let claim;
+    try {
+      claim = await this.board.claim(job.view, JOB_STALE_AFTER_MS);
+    } catch (error) {
+      this.running = undefined;
+      throw error;
+    }
+    if (claim.runningId !== undefined) {
+      this.running = undefined;
+      throw runningProblem(claim.runningId);
+    }
     // `run` settles the job whatever happens, so this promise never rejects.
     job.done = this.run(job);
     return job.view;
   }
 
   /** The job with this id, running or among the last finished; undefined otherwise. */
-  get(id: string): VerificationJobView | undefined {
+  async get(id: string): Promise<VerificationJobView | undefined> {
     if (this.running?.view.id === id) return this.running.view;
-    return this.finished.get(id)?.view;
+    const posted = await this.board.get(id);
+    if (!posted) return undefined;
+    const { view, heartbeatAt } = posted;
+    if (view.status === 'running' && Date.now() - heartbeatAt.getTime() > JOB_STALE_AFTER_MS)
+      return abandoned(view, heartbeatAt);
+    return view;
   }
 
   /** Stops a running job at its next page and waits for it to drop its scratch copies. */
@@ -120,6 +169,15 @@ export class VerificationJobs implements OnModuleDestroy {
 
   private async run(job: Job): Promise<void> {
     let chainHead = 0;
+    // The job's progress goes to the board every JOB_HEARTBEAT_MS, which also says it lives.
+    const heartbeat = setInterval(() => {
+      this.board.save(job.view).catch((error: unknown) => {
+        this.logger.warn(
+          `Verification ${job.view.id}: progress not saved (${error instanceof Error ? error.message : String(error)}).`,
+        );
+      });
+    }, JOB_HEARTBEAT_MS);
+    heartbeat.unref();
     try {
       chainHead = await this.events.headPosition();
       job.view = { ...job.view, progress: { done: 0, total: 2 * chainHead } };
@@ -198,10 +256,20 @@ export class VerificationJobs implements OnModuleDestroy {
         ],
       };
     } finally {
+      clearInterval(heartbeat);
+      // The result is kept on the board; should the board be away, this instance still answers.
+      await this.saveFinal(job);
       this.running = undefined;
-      this.finished.set(job.view.id, job);
-      if (this.finished.size > KEPT_FINISHED_JOBS)
-        this.finished.delete(this.finished.keys().next().value!);
     }
   }
+}
+
+function runningProblem(runningId: string): ApiProblem {
+  return new ApiProblem(
+    409,
+    'VERIFICATION_RUNNING',
+    `Verification ${runningId} is still running; follow it at /v1/audit/verifications/${runningId}.`,
+    {},
+    { runningId },
+  );
 }
