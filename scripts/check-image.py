@@ -516,6 +516,12 @@ class Replay:
         else:
             os.makedirs(rootfs)
             workdir, env = "/", {}
+        # The stages this one copies from first, as Docker builds them, so the log reads in order.
+        for line, keyword, args in stage.instructions:
+            if keyword == "COPY" and "from" in parse_copy(args, line)[0]:
+                source_stage = self.by_name.get(parse_copy(args, line)[0]["from"])
+                if source_stage is not None:
+                    self.stage(source_stage)
         say(f"  stage {stage.name} (FROM {stage.image})")
         for line, keyword, args in stage.instructions:
             if keyword == "WORKDIR":
@@ -771,6 +777,17 @@ def main(argv):
     files = context_files()
     context = [p for p in files if not ignored(rules, p)]
     say(f"  build context: {len(context)} of {len(files)} files")
+    # Before the slow replay: every source the stages COPY from the context is in it.
+    for stage in stages:
+        for line, keyword, args in stage.instructions:
+            if keyword in ("COPY", "ADD"):
+                flags, sources, _ = parse_copy(args, line)
+                for source in [] if "from" in flags else sources:
+                    prefix = os.path.normpath(source).lstrip("/")
+                    if not any(p == prefix or p.startswith(prefix + "/") or
+                               re.fullmatch(glob_to_regex(prefix), p) for p in context):
+                        failures.append(f"Dockerfile line {line}: COPY {source}: not in the build "
+                                        "context. Re-include it in .dockerignore (or add it).")
 
     say("docker-compose.yml")
     with open(COMPOSE, encoding="utf-8") as f:
