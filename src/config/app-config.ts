@@ -23,6 +23,11 @@ export type ReadModelStoreKind = 'sqlite' | 'postgres';
 /** Which database holds the per-subject encryption keys and the pseudonym secret. */
 export type KeyStoreKind = 'sqlite' | 'postgres';
 
+/** How much the service logs: pino's levels, most severe first; `silent` logs nothing. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/** A level of `LOG_LEVEL`. */
+export type LogLevelSetting = (typeof LOG_LEVELS)[number];
+
 /** A lifetime such as `24h`: a whole number above 0 and one of s, m, h, d, w. */
 const LIFETIME = /^[1-9]\d*[smhdw]$/;
 
@@ -215,6 +220,13 @@ export class AppConfig {
   })
   readonly SHUTDOWN_TIMEOUT_MS: number = 10_000;
 
+  /**
+   * The least severe log line written (docs/logging.md): each level includes those above it, so
+   * `warn` keeps warnings, errors and fatal errors; `debug` and `trace` add detail for diagnosis.
+   */
+  @IsIn(LOG_LEVELS, { message: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` })
+  readonly LOG_LEVEL: LogLevelSetting = 'info';
+
   /** Whether `/docs` (OpenAPI UI) and `/docs-json` are served. */
   @IsBoolean({ message: 'DOCS_ENABLED must be true or false' })
   readonly DOCS_ENABLED: boolean = true;
@@ -296,6 +308,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     'RATE_LIMIT_PER_MINUTE',
     'REQUEST_TIMEOUT_MS',
     'SHUTDOWN_TIMEOUT_MS',
+    'LOG_LEVEL',
     'DOCS_ENABLED',
   ] as const) {
     const value = env[key];
