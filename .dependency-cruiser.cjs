@@ -37,6 +37,7 @@ const LAYERS = [
   ['stores'],
   ['auth'],
   ['http'],
+  ['logging'],
   ['programmes'],
   ['applications'],
   ['participants'],

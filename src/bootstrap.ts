@@ -1,9 +1,13 @@
-import { type LogLevel, ValidationPipe } from '@nestjs/common';
+import { type DynamicModule, Module, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
+import { LoggingModule } from './logging/logging.module';
+import { linkFastifyRequests } from './logging/http-log';
+import { type LogDestination, standardOutput, useLogOutput } from './logging/log-output';
 import { installJsonBodyParser, installParameterCheck } from './http/input-boundary';
 import { Metrics } from './metrics/metrics';
 import type { AppConfig } from './config/app-config';
@@ -16,30 +20,64 @@ import {
 } from './http/problem-details';
 import { limitRequestRate } from './http/rate-limit';
 import { installRequestTimeout } from './http/request-timeout';
+import { echoRequestIds, requestIdOf } from './http/request-context';
 import { installDrain } from './http/drain';
+
+/** How `createApp` logs. */
+export type CreateAppOptions = {
+  /** `false`: log nothing (the tests); otherwise `LOG_LEVEL` decides. */
+  readonly logger?: false;
+  /** Where log lines go instead of standard output (a test reads them there). */
+  readonly logDestination?: LogDestination;
+  readonly clock?: Clock;
+};
+
+/** The HTTP service: the application and its logs. */
+@Module({})
+class ServiceModule {
+  static register(config: AppConfig, clock?: Clock): DynamicModule {
+    return {
+      module: ServiceModule,
+      imports: [AppModule.register(config, clock), LoggingModule.forRoot(config.LOG_LEVEL)],
+    };
+  }
+}
 
 /** Builds the application (not yet listening): shared by `main.ts` and the end-to-end tests. */
 export async function createApp(
   config: AppConfig,
-  options: { logger?: LogLevel[] | false; clock?: Clock } = {},
+  options: CreateAppOptions = {},
 ): Promise<NestFastifyApplication> {
+  const silent = options.logger === false;
+  const adapter = new FastifyAdapter({
+    bodyLimit: 1024 * 1024,
+    // While shutting down, `installDrain` answers with a problem document instead.
+    return503OnClosing: false,
+    // The router's own refusals (a malformed percent-escape, a parameter over 100
+    // characters) come before any route: problem documents like every other error.
+    frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) =>
+      void sendProblem(reply, error),
+    // The client's X-Request-Id when safe, else a UUID: the id of the request's log lines.
+    genReqId: requestIdOf,
+  });
+  // Before Nest's middleware (the request logger), which would otherwise answer first.
+  echoRequestIds(adapter.getInstance());
+  linkFastifyRequests(adapter.getInstance());
   const app = await NestFactory.create<NestFastifyApplication>(
-    AppModule.register(config, options.clock),
-    new FastifyAdapter({
-      bodyLimit: 1024 * 1024,
-      // While shutting down, `installDrain` answers with a problem document instead.
-      return503OnClosing: false,
-      // The router's own refusals (a malformed percent-escape, a parameter over 100
-      // characters) come before any route: problem documents like every other error.
-      frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) =>
-        void sendProblem(reply, error),
-    }),
+    ServiceModule.register(config, options.clock),
+    adapter,
     {
-      logger: options.logger ?? ['error', 'warn', 'log'],
+      // Nest's own lines wait for the JSON logger below (silent: there are none).
+      ...(silent ? { logger: false } : { bufferLogs: true }),
       // Our own JSON parser below (Nest would otherwise install its own at init).
       bodyParser: false,
     },
   );
+  useLogOutput(
+    options.logDestination ?? (silent ? undefined : await standardOutput()),
+    silent ? 'silent' : config.LOG_LEVEL,
+  );
+  if (!silent) app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance();
   installJsonBodyParser(fastify);
   installParameterCheck(fastify);

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
 import { createApp } from './bootstrap';
 import { loadConfigOrExit } from './config/load-config-or-exit';
 import { shutDownOnSignals } from './graceful-shutdown';
@@ -11,8 +12,9 @@ async function main(): Promise<void> {
     exit: (code) => process.exit(code),
   });
   await app.listen({ port: config.PORT, host: config.HOST });
-  process.stdout.write(
-    `Serving on http://${config.HOST}:${config.PORT} (event store: ${config.EVENT_STORE}, data: ${config.dataDir})\n`,
+  // A log line like every other, so standard output stays one JSON object a line.
+  new Logger('Main').log(
+    `Serving on http://${config.HOST}:${config.PORT} (event store: ${config.EVENT_STORE}, data: ${config.dataDir})`,
   );
 }
 

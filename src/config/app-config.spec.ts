@@ -18,6 +18,7 @@ describe('loadConfig', () => {
       RATE_LIMIT_PER_MINUTE: 600,
       REQUEST_TIMEOUT_MS: 10_000,
       SHUTDOWN_TIMEOUT_MS: 10_000,
+      LOG_LEVEL: 'info',
       DOCS_ENABLED: true,
     });
     expect(config.METRICS_TOKEN).toBeUndefined();
@@ -108,6 +109,13 @@ describe('loadConfig', () => {
     });
   });
 
+  it.each(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])(
+    'given LOG_LEVEL=%s, then it keeps it',
+    (level) => {
+      expect(loadConfig({ LOG_LEVEL: level }).LOG_LEVEL).toBe(level);
+    },
+  );
+
   it.each([
     [
       { PORT: 'abc' },
@@ -187,6 +195,11 @@ describe('loadConfig', () => {
       { SHUTDOWN_TIMEOUT_MS: '999999' },
       'SHUTDOWN_TIMEOUT_MS must be a whole number of milliseconds',
     ],
+    [
+      { LOG_LEVEL: 'verbose' },
+      'Configuration error: LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "verbose").',
+    ],
+    [{ LOG_LEVEL: 'INFO' }, 'LOG_LEVEL must be one of fatal, error, warn, info'],
     [
       { DOCS_ENABLED: 'yes' },
       'Configuration error: DOCS_ENABLED must be true or false (got "yes").',

@@ -25,6 +25,10 @@ export type KeyStoreKind = 'sqlite' | 'postgres';
 
 /** What a process does (docs/operations.md, "Roles"). */
 export type ProcessRole = 'all' | 'api' | 'projector';
+/** How much the service logs: pino's levels, most severe first; `silent` logs nothing. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/** A level of `LOG_LEVEL`. */
+export type LogLevelSetting = (typeof LOG_LEVELS)[number];
 
 /** A lifetime such as `24h`: a whole number above 0 and one of s, m, h, d, w. */
 const LIFETIME = /^[1-9]\d*[smhdw]$/;
@@ -236,6 +240,13 @@ export class AppConfig {
   })
   readonly LEADER_TAKEOVER_MS: number = 5000;
 
+  /**
+   * The least severe log line written (docs/logging.md): each level includes those above it, so
+   * `warn` keeps warnings, errors and fatal errors; `debug` and `trace` add detail for diagnosis.
+   */
+  @IsIn(LOG_LEVELS, { message: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` })
+  readonly LOG_LEVEL: LogLevelSetting = 'info';
+
   /** Whether `/docs` (OpenAPI UI) and `/docs-json` are served. */
   @IsBoolean({ message: 'DOCS_ENABLED must be true or false' })
   readonly DOCS_ENABLED: boolean = true;
@@ -320,6 +331,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     'SHUTDOWN_TIMEOUT_MS',
     'PROCESS_ROLE',
     'LEADER_TAKEOVER_MS',
+    'LOG_LEVEL',
     'DOCS_ENABLED',
   ] as const) {
     const value = env[key];

@@ -240,7 +240,12 @@ export function toProblem(exception: unknown): {
   };
 }
 
-/** Writes every error as `application/problem+json` (RFC 9457). */
+/**
+ * Writes every error as `application/problem+json` (RFC 9457), and logs what an operator must act
+ * on. The request log line already records every answer with its status and problem code, so a
+ * refusal (4xx) or an expected 503 (not yet projected, timed out, shutting down) is not logged
+ * again here, and never with a stack: only a 5xx that is a bug is, at error level.
+ */
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
   private readonly logger = new Logger('HTTP');
@@ -251,8 +256,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       // Expected while a store is down: one line for the operator (the driver's message names
       // the host or file), not a stack per request.
       this.logger.warn(`${document.code}: ${errorMessage(exception)}`);
-    } else if (document.status >= 500) {
-      this.logger.error(exception instanceof Error ? exception.stack : String(exception));
+    } else if (document.status >= 500 && document.status !== 503) {
+      this.logger.error(exception instanceof Error ? exception : new Error(String(exception)));
     }
   }
 }
@@ -263,12 +268,22 @@ function errorMessage(exception: unknown): string {
   return typeof code === 'string' ? `${code} ${exception.message}` : exception.message;
 }
 
+// The code of the problem each response answered, for the request log (which sees only the
+// Node response): the status alone does not tell "not yet projected" from "store down".
+const problemCodes = new WeakMap<object, string>();
+
+/** The `code` of the problem document a response carried, if it carried one. */
+export function problemCodeOf(response: object): string | undefined {
+  return problemCodes.get(response);
+}
+
 /**
  * Answers `exception` as a problem document. Also Fastify's `frameworkErrors` handler: its
  * router refuses a malformed percent-escape or an over-long parameter before any route runs.
  */
 export function sendProblem(reply: FastifyReply, exception: unknown): ProblemDocument {
   const { document, headers } = toProblem(exception);
+  problemCodes.set(reply.raw, document.code);
   void reply
     .status(document.status)
     .headers(headers)

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { type DynamicModule, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
+import { TracedEventStore } from '../shared/command-trace';
 import {
   EVENT_STORE,
   type EventSchemaRegistry,
@@ -89,11 +90,17 @@ export class EventStoreModule implements OnApplicationShutdown {
         {
           // Writes: stamped with the current versions, then sealed, then hashed by the adapter.
           // Reads: as stored by the adapter (the sealing store passes them on), then upcast.
+          // Each append lands in the trace of the command making it, for the command log.
           provide: EVENT_STORE,
           inject: [AppConfig, PersonalDataVault],
           useFactory: (config: AppConfig, vault: PersonalDataVault) =>
             new UpcastingEventStore(
-              new SealingEventStore(createEventStoreAdapter(config), vault, policy, STUDENT_ROLES),
+              new SealingEventStore(
+                new TracedEventStore(createEventStoreAdapter(config)),
+                vault,
+                policy,
+                STUDENT_ROLES,
+              ),
               schemas,
             ),
         },

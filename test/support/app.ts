@@ -10,6 +10,7 @@ import { loadConfig } from '../../src/config/app-config';
 import type { EventStore, StoredEventLog } from '../../src/event-sourcing';
 import { FixedClock } from '../../src/shared/clock';
 import { EVENT_STORE, STORED_EVENT_LOG } from '../../src/event-sourcing';
+import type { LogDestination } from '../../src/logging/log-output';
 import { freshSchemaUrl } from './postgres';
 
 /** The local token secret every test app runs with, to sign tokens with hand-picked claims. */
@@ -56,12 +57,17 @@ export async function freshEnv(kind: StoreKind): Promise<NodeJS.ProcessEnv> {
   };
 }
 
+/** Starts the app on `env`; it logs nothing unless given `logs`, where its log lines then go. */
 export async function startApp(
   env: NodeJS.ProcessEnv,
   clock = new FixedClock(new Date('2025-11-10T10:00:00+08:00')),
+  logs?: LogDestination,
 ): Promise<TestApp> {
   const config = loadConfig(env);
-  const app = await createApp(config, { logger: false, clock });
+  const app = await createApp(
+    config,
+    logs ? { logDestination: logs, clock } : { logger: false, clock },
+  );
   await app.init();
   const server = app.getHttpAdapter().getInstance();
   await server.ready();
