@@ -37,7 +37,11 @@ import {
 // ---------------------------------------------------------------------------------------------
 // Workload
 
-/** Enrolled participants, spread evenly over the societies. */
+/**
+ * Enrolled participants each step drives, spread evenly over the societies. Every step has a
+ * cohort of its own, all seeded alike before the first step: commands read and fold the whole
+ * participant stream, so a step driving the streams the previous steps grew would pay for them.
+ */
 const POPULATION = scaled(200, 40);
 /** Activities each participant logs while seeding; every other one is verified. */
 const SEED_ACTIVITIES = 10;
@@ -273,8 +277,13 @@ async function mintTokens(): Promise<Tokens> {
   };
 }
 
-/** The programme, then POPULATION students enrolled with SEED_ACTIVITIES activities each. */
-async function seed(baseUrl: string, tokens: Tokens, tally: Tally): Promise<Participant[]> {
+/** The programme, then `count` students enrolled with SEED_ACTIVITIES activities each. */
+async function seed(
+  baseUrl: string,
+  tokens: Tokens,
+  tally: Tally,
+  count: number,
+): Promise<Participant[]> {
   const send = sender(tally, () => baseUrl);
   const defined = await send(
     '/v1/programmes',
@@ -292,7 +301,7 @@ async function seed(baseUrl: string, tokens: Tokens, tally: Tally): Promise<Part
   const participants: Participant[] = [];
   let next = 0;
   const worker = async () => {
-    for (let index = next++; index < POPULATION; index = next++) {
+    for (let index = next++; index < count; index = next++) {
       const society = SOCIETIES[index % SOCIETIES.length]!.code;
       const staff = tokens.staff.get(society)!;
       const sub = `scale-student-${index}`;
@@ -303,7 +312,10 @@ async function seed(baseUrl: string, tokens: Tokens, tally: Tally): Promise<Part
         staff,
         admin: tokens.admin,
       });
-      if (id === undefined) throw new Error(`student ${index} could not be enrolled`);
+      if (id === undefined)
+        throw new Error(
+          `student ${index} could not be enrolled: ${JSON.stringify([...tally.refusals])}`,
+        );
       const token = await studentToken('participant', sub);
       for (let i = 0; i < SEED_ACTIVITIES; i += 1) {
         const logged = await send(
@@ -323,7 +335,7 @@ async function seed(baseUrl: string, tokens: Tokens, tally: Tally): Promise<Part
             'verify',
           );
       }
-      participants.push({ id, society, token });
+      participants[index] = { id, society, token };
     }
   };
   await Promise.all(Array.from({ length: SEED_CONCURRENCY }, worker));
@@ -429,6 +441,15 @@ async function drive(
 
 type StepFigures = { readonly rps: number; readonly p99: number };
 
+/** What our database's client backends are doing at one instant (pg_stat_activity). */
+type PgActivity = {
+  readonly backends: number;
+  /** Running a statement. */
+  readonly active: number;
+  /** `type:event` of each running backend that waits (Lock:transactionid, IO:WALSync…). */
+  readonly waits: readonly string[];
+};
+
 async function step(
   label: string,
   apis: readonly Service[],
@@ -436,7 +457,7 @@ async function step(
   participants: readonly Participant[],
   tokens: Tokens,
   cpuGroups: (proxyPid: number) => Group[],
-  backends: () => Promise<number>,
+  activity: () => Promise<PgActivity>,
 ): Promise<StepFigures> {
   say(`\n${label}: ${apis.length} api instance(s) behind the proxy`);
   const proxy = await startProxy(apis);
@@ -446,16 +467,28 @@ async function step(
       `  warm-up ${WARMUP_S} s: ${Math.round(warm.result.requests.average)} req/s, ${warm.result.non2xx} non-2xx`,
     );
     const groups = cpuGroups(proxy.pid);
-    // The projector's lag and the database's connections, sampled while the load runs.
+    // While the load runs: the projector's lag every 250 ms, and what the database's backends
+    // are doing every 100 ms.
     const lags: number[] = [];
-    let backendsMax = 0;
+    const pg = { samples: 0, backendsMax: 0, active: 0, waits: new Map<string, number>() };
     let polling = true;
     const poll = (async () => {
       while (polling) {
         const seen = await projectionsOf(projector);
         if (seen && seen.count > 0) lags.push(Math.max(0, seen.head - seen.lowest));
-        backendsMax = Math.max(backendsMax, await backends().catch(() => 0));
         await sleep(250);
+      }
+    })();
+    const watch = (async () => {
+      while (polling) {
+        const now = await activity().catch(() => undefined);
+        if (now) {
+          pg.samples += 1;
+          pg.backendsMax = Math.max(pg.backendsMax, now.backends);
+          pg.active += now.active;
+          for (const wait of now.waits) pg.waits.set(wait, (pg.waits.get(wait) ?? 0) + 1);
+        }
+        await sleep(100);
       }
     })();
     const before = await sampleCpu(groups);
@@ -463,7 +496,7 @@ async function step(
     const load = await drive(proxy.url, STEP_S, participants, tokens);
     const after = await sampleCpu(groups);
     polling = false;
-    await poll;
+    await Promise.all([poll, watch]);
     const headAfter = (await projectionsOf(projector))?.head ?? 0;
     const failedUpstream = await proxy.stop();
 
@@ -522,7 +555,29 @@ async function step(
       unit: 'events',
       note: `${lags.length} samples, every 250 ms`,
     });
-    report({ name: `${name}.pg_backends_max`, value: backendsMax, unit: 'count' });
+    report({ name: `${name}.pg_backends_max`, value: pg.backendsMax, unit: 'count' });
+    const perSample = (count: number) => count / Math.max(1, pg.samples);
+    report({
+      name: `${name}.pg_active_mean`,
+      value: perSample(pg.active),
+      unit: 'backends',
+      decimals: 1,
+      note: `running a statement, ${pg.samples} samples every 100 ms`,
+    });
+    const lockWaits = [...pg.waits]
+      .filter(([wait]) => wait.startsWith('Lock:'))
+      .reduce((sum, [, count]) => sum + count, 0);
+    const topWaits = [...pg.waits]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 4)
+      .map(([wait, count]) => `${wait} ${perSample(count).toFixed(1)}`);
+    report({
+      name: `${name}.pg_lock_waits_mean`,
+      value: perSample(lockWaits),
+      unit: 'backends',
+      decimals: 1,
+      note: `waiting for a lock; most frequent waits: ${topWaits.join(', ') || 'none'}`,
+    });
 
     const { groups: cores, machine } = coresBetween(before, after);
     let ours = 0;
@@ -582,7 +637,7 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'bench-scale-'));
   const database = `bench_scale_${Date.now()}_${process.pid}`;
   say(
-    `Scale-out: BENCH_SCALE=${SCALE}, ${MIX_NAME} mix, ${POPULATION} participants, ` +
+    `Scale-out: BENCH_SCALE=${SCALE}, ${MIX_NAME} mix, ${POPULATION} participants per step, ` +
       `${CONNECTIONS} connections, ` +
       `${WARMUP_S} s warm-up + ${STEP_S} s per step; ${cpus().length} cores, load average ` +
       `${loadavg()
@@ -625,7 +680,11 @@ async function main(): Promise<void> {
 
     const seedStarted = Date.now();
     const tally = new Tally();
-    const participants = await seed(apis[0]!.url, tokens, tally);
+    // A cohort for each step: 1, 2, 3 instances, then 1 again.
+    const steps = INSTANCE_COUNTS.length + 1;
+    const participants = await seed(apis[0]!.url, tokens, tally, POPULATION * steps);
+    const cohort = (index: number) =>
+      participants.slice(index * POPULATION, (index + 1) * POPULATION);
     const caughtUp = await timeUntil(
       async () => {
         const seen = await projectionsOf(projector);
@@ -641,7 +700,12 @@ async function main(): Promise<void> {
         `${tally.acknowledged} commands, ${seeded?.head ?? 0} events, ` +
         `${Math.round((Date.now() - seedStarted) / 1000)} s`,
     );
-    report({ name: 'scale.population', value: participants.length, unit: 'participants' });
+    report({
+      name: 'scale.population',
+      value: POPULATION,
+      unit: 'participants',
+      note: `per step; ${participants.length} in all`,
+    });
     report({ name: 'scale.seed_events', value: seeded?.head ?? 0, unit: 'events' });
 
     const pgPids = async (clause: string, params: unknown[] = []) =>
@@ -663,15 +727,32 @@ async function main(): Promise<void> {
         pids: () => pgPids('datname IS NULL'),
       },
     ];
-    const backends = async () =>
-      (await pgPids("datname = $1 AND backend_type = 'client backend'", [database])).length;
+    const activity = async (): Promise<PgActivity> => {
+      const { rows } = await admin.query<{
+        state: string | null;
+        wait_event_type: string | null;
+        wait_event: string | null;
+      }>(
+        `SELECT state, wait_event_type, wait_event FROM pg_stat_activity
+          WHERE datname = $1 AND backend_type = 'client backend'`,
+        [database],
+      );
+      const running = rows.filter((row) => row.state === 'active');
+      return {
+        backends: rows.length,
+        active: running.length,
+        waits: running
+          .filter((row) => row.wait_event_type !== null)
+          .map((row) => `${row.wait_event_type}:${row.wait_event}`),
+      };
+    };
 
     const figures = new Map<number, StepFigures>();
-    for (const count of INSTANCE_COUNTS) {
+    for (const [index, count] of INSTANCE_COUNTS.entries()) {
       while (apis.length < count) apis.push(await instance(`api${apis.length + 1}`, 'api'));
       figures.set(
         count,
-        await step(`${count}api`, apis, projector, participants, tokens, cpuGroups, backends),
+        await step(`${count}api`, apis, projector, cohort(index), tokens, cpuGroups, activity),
       );
     }
 
@@ -699,9 +780,18 @@ async function main(): Promise<void> {
       note: 'minPosition read on api3 of a write through api1, idle',
     });
 
-    // The first step again, with the log grown by the three steps: how much did it drift?
+    // One instance again, on a fresh cohort, after the three steps grew the log: how much did
+    // the figures drift (the machine's other work, the log and read models grown)?
     for (const service of apis.splice(1)) await service.kill('SIGTERM');
-    const end = await step('1api_end', apis, projector, participants, tokens, cpuGroups, backends);
+    const end = await step(
+      '1api_end',
+      apis,
+      projector,
+      cohort(steps - 1),
+      tokens,
+      cpuGroups,
+      activity,
+    );
 
     const one = figures.get(1)!;
     for (const count of INSTANCE_COUNTS.slice(1))
@@ -717,7 +807,7 @@ async function main(): Promise<void> {
       value: end.rps / one.rps,
       unit: 'ratio',
       decimals: 2,
-      note: 'one instance again at the end: drift from the grown log and the machine',
+      note: 'one instance again at the end, on its own cohort: drift of the machine and the log',
     });
 
     // The projector reaches the log head, and so do the api instances following it.
