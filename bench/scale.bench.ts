@@ -64,47 +64,47 @@ const SOCIETIES = [
 
 type Kind = 'progress' | 'timeline' | 'dashboard' | 'activity';
 const KINDS: readonly Kind[] = ['progress', 'timeline', 'dashboard', 'activity'];
-/** One cycle of the mix, interleaved: 7 progress, 4 timeline, 3 dashboard reads, 6 commands. */
-const MIXED: readonly Kind[] = [
-  'progress',
-  'activity',
-  'timeline',
-  'progress',
-  'dashboard',
-  'activity',
-  'progress',
-  'timeline',
-  'activity',
-  'progress',
-  'dashboard',
-  'activity',
-  'progress',
-  'timeline',
-  'activity',
-  'progress',
-  'dashboard',
-  'activity',
-  'timeline',
-  'progress',
-];
+
+/**
+ * How often each kind of request comes, in %: 70 % reads, 30 % commands. Each request draws its
+ * kind at random: a fixed cycle of kinds would line up with the proxy's round robin (with a cycle
+ * of 20 and 2 instances, one instance got 5 commands in 10 requests, the other 1).
+ */
+const MIXED: Readonly<Record<Kind, number>> = {
+  progress: 35,
+  timeline: 20,
+  dashboard: 15,
+  activity: 30,
+};
 
 /**
  * BENCH_SCALE_MIX: `mixed` (the default, above), or, to tell the two paths apart, `reads` (the
  * same reads in the same proportions, no command) or `commands` (activity commands only).
  */
 const MIX_NAME = process.env.BENCH_SCALE_MIX ?? 'mixed';
-const MIX: readonly Kind[] = (() => {
+const MIX: Readonly<Record<Kind, number>> = (() => {
   switch (MIX_NAME) {
     case 'mixed':
       return MIXED;
     case 'reads':
-      return MIXED.filter((kind) => kind !== 'activity');
+      return { ...MIXED, activity: 0 };
     case 'commands':
-      return ['activity'];
+      return { progress: 0, timeline: 0, dashboard: 0, activity: 1 };
     default:
       throw new Error(`BENCH_SCALE_MIX must be mixed, reads or commands, not "${MIX_NAME}"`);
   }
 })();
+
+/** A kind of request drawn at random with the weights of MIX. */
+function drawKind(): Kind {
+  const total = KINDS.reduce((sum, kind) => sum + MIX[kind], 0);
+  let draw = Math.random() * total;
+  for (const kind of KINDS) {
+    draw -= MIX[kind];
+    if (draw < 0) return kind;
+  }
+  return 'activity';
+}
 
 const TITLES = [
   'China Rare Earth Annual Conference, Baotou',
@@ -363,7 +363,7 @@ type Sent = { kind: Kind; sentAt: number };
 
 let commandCounter = 0;
 
-/** autocannon against `url` for `seconds`: each request is the next of MIX, on a random person. */
+/** autocannon against `url` for `seconds`: each request of a kind drawn from MIX, on anyone. */
 async function drive(
   url: string,
   seconds: number,
@@ -374,7 +374,6 @@ async function drive(
     KINDS.map((kind) => [kind, { latencies: [], statuses: new Map() }]),
   );
   const samples: string[] = [];
-  let turn = 0;
   const pick = () => participants[Math.floor(Math.random() * participants.length)]!;
   const result = await autocannon({
     url,
@@ -384,7 +383,7 @@ async function drive(
     requests: [
       {
         setupRequest: (request, context) => {
-          const kind = MIX[turn++ % MIX.length]!;
+          const kind = drawKind();
           Object.assign(context, { kind, sentAt: performance.now() } satisfies Sent);
           const person = pick();
           const read = (path: string, token: string): autocannon.Request => ({
@@ -401,7 +400,7 @@ async function drive(
               return read(`/v1/participants/${person.id}/timeline`, person.token);
             case 'dashboard': {
               // A wall screen (the whole programme, or one society) or staff of a society.
-              const variant = turn % 3;
+              const variant = Math.floor(Math.random() * 3);
               const society = person.society;
               if (variant === 0)
                 return read(`/v1/programmes/${PROGRAMME_ID}/dashboard`, tokens.dashboard);
