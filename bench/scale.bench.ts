@@ -447,6 +447,8 @@ type PgActivity = {
   readonly active: number;
   /** `type:event` of each running backend that waits (Lock:transactionid, IO:WALSync…). */
   readonly waits: readonly string[];
+  /** The statement (its first words) of each backend waiting for a lock. */
+  readonly lockedStatements: readonly string[];
 };
 
 async function step(
@@ -469,7 +471,13 @@ async function step(
     // While the load runs: the projector's lag every 250 ms, and what the database's backends
     // are doing every 100 ms.
     const lags: number[] = [];
-    const pg = { samples: 0, backendsMax: 0, active: 0, waits: new Map<string, number>() };
+    const pg = {
+      samples: 0,
+      backendsMax: 0,
+      active: 0,
+      waits: new Map<string, number>(),
+      locked: new Map<string, number>(),
+    };
     let polling = true;
     const poll = (async () => {
       while (polling) {
@@ -486,6 +494,8 @@ async function step(
           pg.backendsMax = Math.max(pg.backendsMax, now.backends);
           pg.active += now.active;
           for (const wait of now.waits) pg.waits.set(wait, (pg.waits.get(wait) ?? 0) + 1);
+          for (const statement of now.lockedStatements)
+            pg.locked.set(statement, (pg.locked.get(statement) ?? 0) + 1);
         }
         await sleep(100);
       }
@@ -577,6 +587,11 @@ async function step(
       decimals: 1,
       note: `waiting for a lock; most frequent waits: ${topWaits.join(', ') || 'none'}`,
     });
+    const [statement, waited] = [...pg.locked].sort((a, b) => b[1] - a[1])[0] ?? [];
+    if (statement !== undefined)
+      say(
+        `    most waited-for statement (${Math.round((100 * waited!) / lockWaits)} % of lock waits): ${statement}`,
+      );
 
     const { groups: cores, machine } = coresBetween(before, after);
     let ours = 0;
@@ -731,8 +746,9 @@ async function main(): Promise<void> {
         state: string | null;
         wait_event_type: string | null;
         wait_event: string | null;
+        query: string;
       }>(
-        `SELECT state, wait_event_type, wait_event FROM pg_stat_activity
+        `SELECT state, wait_event_type, wait_event, left(query, 100) AS query FROM pg_stat_activity
           WHERE datname = $1 AND backend_type = 'client backend'`,
         [database],
       );
@@ -743,6 +759,9 @@ async function main(): Promise<void> {
         waits: running
           .filter((row) => row.wait_event_type !== null)
           .map((row) => `${row.wait_event_type}:${row.wait_event}`),
+        lockedStatements: running
+          .filter((row) => row.wait_event_type === 'Lock')
+          .map((row) => row.query.replace(/\s+/g, ' ').trim()),
       };
     };
 
