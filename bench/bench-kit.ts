@@ -23,6 +23,8 @@ export interface Figure {
   readonly value: number;
   readonly unit: string;
   readonly note?: string;
+  /** Decimals to print; by default none, or 2 (3 in the `bench:` lines) for unit `x`. */
+  readonly decimals?: number;
 }
 
 const figures: Figure[] = [];
@@ -31,9 +33,14 @@ const figures: Figure[] = [];
 export function report(figure: Figure): void {
   figures.push(figure);
   const value =
-    figure.unit === 'x'
-      ? figure.value.toFixed(2)
-      : Math.round(figure.value).toLocaleString('en-US');
+    figure.decimals !== undefined
+      ? figure.value.toLocaleString('en-US', {
+          minimumFractionDigits: figure.decimals,
+          maximumFractionDigits: figure.decimals,
+        })
+      : figure.unit === 'x'
+        ? figure.value.toFixed(2)
+        : Math.round(figure.value).toLocaleString('en-US');
   process.stdout.write(
     `  ${figure.name.padEnd(44)} ${value.padStart(12)} ${figure.unit}${figure.note ? `  (${figure.note})` : ''}\n`,
   );
@@ -43,7 +50,12 @@ export function report(figure: Figure): void {
 export function printBenchLines(): void {
   process.stdout.write('\n');
   for (const figure of figures) {
-    const value = figure.unit === 'x' ? figure.value.toFixed(3) : String(Math.round(figure.value));
+    const value =
+      figure.decimals !== undefined
+        ? figure.value.toFixed(figure.decimals)
+        : figure.unit === 'x'
+          ? figure.value.toFixed(3)
+          : String(Math.round(figure.value));
     process.stdout.write(`bench: ${figure.name} ${value} ${figure.unit}\n`);
   }
 }

@@ -242,7 +242,7 @@ export type Load = {
   readonly stop: () => Promise<void>;
 };
 
-type CommandResult = { readonly status: number; readonly body: Record<string, unknown> };
+export type CommandResult = { readonly status: number; readonly body: Record<string, unknown> };
 
 /**
  * Sends one command until it is answered below 500 (other than "still running"), retrying on
@@ -322,6 +322,62 @@ const PILLAR_CATEGORY = [
   ['social', PILLAR_CATEGORIES.social[0]],
 ] as const;
 
+/** Sends one command, retried as `command` does and counted in a tally. */
+export type Send = (
+  path: string,
+  token: string,
+  body: unknown,
+  kind: string,
+) => Promise<CommandResult | undefined>;
+
+/** A `Send` through `baseUrl()`, counting in `tally`; it gives up sooner once `stopped()`. */
+export function sender(tally: Tally, baseUrl: () => string, stopped = () => false): Send {
+  return (path, token, body, kind) => command(tally, baseUrl, stopped, path, token, body, kind);
+}
+
+/**
+ * One student through admission: applies to `programmeId` for `society`, is recommended by
+ * `staff` (of that society), matched to it and enrolled by `admin`. The participant id, or
+ * undefined when a step was refused or given up, or when `stopped()` before enrolment.
+ */
+export async function enrolStudent(
+  send: Send,
+  student: {
+    readonly programmeId: string;
+    readonly sub: string;
+    readonly society: string;
+    readonly staff: string;
+    readonly admin: string;
+    readonly stopped?: () => boolean;
+  },
+): Promise<string | undefined> {
+  const applicant = await studentToken('applicant', student.sub);
+  const submitted = await send(
+    `/v1/programmes/${student.programmeId}/applications`,
+    applicant,
+    { ...FORM, preferredSocietyCode: student.society },
+    'submit',
+  );
+  const applicationId = submitted?.body.applicationId;
+  if (typeof applicationId !== 'string') return undefined;
+  for (const [step, body] of [
+    ['recommendation', { note: 'strong candidate' }],
+    ['match', { mentoringSocietyCode: student.society }],
+  ] as const) {
+    const token = step === 'recommendation' ? student.staff : student.admin;
+    const answer = await send(`/v1/applications/${applicationId}/${step}`, token, body, step);
+    if (!answer || answer.status >= 300 || student.stopped?.()) return undefined;
+  }
+  const enrolled = await send(
+    `/v1/applications/${applicationId}/enrolment`,
+    student.admin,
+    { startDate: '2026-01-01' },
+    'enrol',
+  );
+  const participantId = enrolled?.body.participantId;
+  return typeof participantId === 'string' ? participantId : undefined;
+}
+
 /**
  * Starts `clients` concurrent students: each applies, is recommended, matched and enrolled, then
  * logs activities and has every other one verified, until stopped. Returns a handle to stop them.
@@ -337,36 +393,19 @@ export function startLoad(options: {
   let stopped = false;
   const isStopped = () => stopped;
   const { tally, baseUrl, tokens } = options;
-  const send = (path: string, token: string, body: unknown, kind: string) =>
-    command(tally, baseUrl, isStopped, path, token, body, kind);
+  const send = sender(tally, baseUrl, isStopped);
   const client = async (index: number) => {
     const sub = `fault-${options.runId}-${index}`;
-    const applicant = await studentToken('applicant', sub);
     const participant = await studentToken('participant', sub);
-    const submitted = await send(
-      `/v1/programmes/${PROGRAMME}/applications`,
-      applicant,
-      FORM,
-      'submit',
-    );
-    const applicationId = submitted?.body.applicationId;
-    if (typeof applicationId !== 'string') return;
-    for (const [step, body] of [
-      ['recommendation', { note: 'strong candidate' }],
-      ['match', { mentoringSocietyCode: 'B33' }],
-    ] as const) {
-      const token = step === 'recommendation' ? tokens.staff : tokens.admin;
-      const answer = await send(`/v1/applications/${applicationId}/${step}`, token, body, step);
-      if (!answer || answer.status >= 300 || stopped) return;
-    }
-    const enrolled = await send(
-      `/v1/applications/${applicationId}/enrolment`,
-      tokens.admin,
-      { startDate: '2026-01-01' },
-      'enrol',
-    );
-    const participantId = enrolled?.body.participantId;
-    if (typeof participantId !== 'string') return;
+    const participantId = await enrolStudent(send, {
+      programmeId: PROGRAMME,
+      sub,
+      society: 'B33',
+      staff: tokens.staff,
+      admin: tokens.admin,
+      stopped: isStopped,
+    });
+    if (participantId === undefined) return;
     for (let i = 0; !stopped; i += 1) {
       const [pillar, category] = PILLAR_CATEGORY[i % 3]!;
       const logged = await send(
@@ -420,6 +459,52 @@ export async function defineProgramme(tally: Tally, baseUrl: string, tokens: Tok
   );
   if (!answer || answer.status >= 300)
     throw new Error(`defining the programme failed: ${JSON.stringify(answer)}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Instances seen from outside.
+
+/** What an instance's /metrics says of the projections. */
+export type ProjectionsSeen = {
+  readonly head: number;
+  readonly leading: number;
+  readonly lowest: number;
+  readonly count: number;
+};
+
+export async function projectionsOf(service: Service): Promise<ProjectionsSeen | undefined> {
+  try {
+    const response = await fetch(`${service.url}/metrics`, { signal: AbortSignal.timeout(2000) });
+    if (!response.ok) return undefined;
+    const text = await response.text();
+    const values = (name: string) =>
+      [...text.matchAll(new RegExp(`^${name}\\{projection="[^"]+"\\} (\\d+)$`, 'gm'))].map(
+        (match) => Number(match[1]),
+      );
+    const head = /^event_store_head_position (\d+)$/m.exec(text);
+    const positions = values('projection_checkpoint_position');
+    return {
+      head: head ? Number(head[1]) : 0,
+      leading: values('projection_leader').filter((value) => value === 1).length,
+      lowest: Math.min(...positions),
+      count: positions.length,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Polls `probe` every 50 ms until it holds; the time it took, or undefined after `timeoutMs`. */
+export async function timeUntil(
+  probe: () => Promise<boolean>,
+  since: number,
+  timeoutMs: number,
+): Promise<number | undefined> {
+  while (Date.now() - since < timeoutMs) {
+    if (await probe()) return Date.now() - since;
+    await sleep(50);
+  }
+  return undefined;
 }
 
 // ---------------------------------------------------------------------------------------------

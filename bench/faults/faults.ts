@@ -41,10 +41,12 @@ import {
   dropDatabase,
   freePort,
   percentile,
+  projectionsOf,
   readLog,
   sleep,
   staffTokens,
   startLoad,
+  timeUntil,
 } from './fault-kit';
 
 const KINDS = [
@@ -509,49 +511,6 @@ async function injectPoison(env: ServiceEnv, pairs: number): Promise<number> {
     await keys.close();
   }
   return appended;
-}
-
-/** What an instance's /metrics says of the projections. */
-type ProjectionsSeen = {
-  readonly head: number;
-  readonly leading: number;
-  readonly lowest: number;
-  readonly count: number;
-};
-
-async function projectionsOf(service: Service): Promise<ProjectionsSeen | undefined> {
-  try {
-    const response = await fetch(`${service.url}/metrics`, { signal: AbortSignal.timeout(2000) });
-    if (!response.ok) return undefined;
-    const text = await response.text();
-    const values = (name: string) =>
-      [...text.matchAll(new RegExp(`^${name}\\{projection="[^"]+"\\} (\\d+)$`, 'gm'))].map(
-        (match) => Number(match[1]),
-      );
-    const head = /^event_store_head_position (\d+)$/m.exec(text);
-    const positions = values('projection_checkpoint_position');
-    return {
-      head: head ? Number(head[1]) : 0,
-      leading: values('projection_leader').filter((value) => value === 1).length,
-      lowest: Math.min(...positions),
-      count: positions.length,
-    };
-  } catch {
-    return undefined;
-  }
-}
-
-/** Polls `probe` every 50 ms until it holds; the time it took, or undefined after `timeoutMs`. */
-async function timeUntil(
-  probe: () => Promise<boolean>,
-  since: number,
-  timeoutMs: number,
-): Promise<number | undefined> {
-  while (Date.now() - since < timeoutMs) {
-    if (await probe()) return Date.now() - since;
-    await sleep(50);
-  }
-  return undefined;
 }
 
 /**

@@ -45,9 +45,7 @@ describe('process roles on one PostgreSQL: api and projector', () => {
     expect(programmes.statusCode).toBe(404);
     expect(programmes.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect((await projector.request({ method: 'GET', url: '/health/live' })).statusCode).toBe(200);
-    expect((await projector.request({ method: 'GET', url: '/health/ready' })).statusCode).toBe(
-      200,
-    );
+    expect((await projector.request({ method: 'GET', url: '/health/ready' })).statusCode).toBe(200);
     const metrics = (await projector.request({ method: 'GET', url: '/metrics' })).body;
     const leaders = metric(metrics, 'projection_leader');
     expect(leaders.length).toBeGreaterThan(0);
@@ -90,9 +88,9 @@ describe('process roles on one PostgreSQL: api and projector', () => {
       });
       expect(timeline.statusCode).toBe(200);
       expect(
-        timeline.json<{ items: Array<{ type: string }> }>().items.filter(
-          (item) => item.type === 'ActivityLogged',
-        ),
+        timeline
+          .json<{ items: Array<{ type: string }> }>()
+          .items.filter((item) => item.type === 'ActivityLogged'),
       ).toHaveLength(20);
     }
   });
