@@ -27,7 +27,7 @@ const CLAIM_LOCK = `SELECT pg_advisory_xact_lock(hashtextextended('participant-p
  * Verification jobs in PostgreSQL (read models there: several instances), so that any instance
  * answers for a job another runs. Times are the database's, so instances' clocks need not agree.
  */
-export class PostgresVerificationJobBoard implements VerificationJobBoard {
+export class PostgresVerificationJobBoard implements VerificationJobBoard<VerificationJobView> {
   private readonly pool: Pool;
   private readonly schema: () => Promise<void>;
 
@@ -91,7 +91,7 @@ export class PostgresVerificationJobBoard implements VerificationJobBoard {
       );
   }
 
-  async get(id: string): Promise<PostedJob | undefined> {
+  async get(id: string): Promise<PostedJob<VerificationJobView> | undefined> {
     await this.schema();
     const { rows } = await this.pool.query<{ view: VerificationJobView; heartbeat_at: Date }>(
       'SELECT view, heartbeat_at FROM verification_jobs WHERE id = $1',

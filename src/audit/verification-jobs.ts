@@ -94,7 +94,8 @@ export class VerificationJobs implements OnModuleDestroy {
     @Inject(READ_MODEL_STORE) private readonly readModels: ReadModelStore,
     @Inject(Clock) private readonly clock: Clock,
     @Inject(SERVED_PROJECTIONS) private readonly projections: ReadonlyArray<Projection<unknown>>,
-    @Inject(VERIFICATION_JOB_BOARD) private readonly board: VerificationJobBoard,
+    @Inject(VERIFICATION_JOB_BOARD)
+    private readonly board: VerificationJobBoard<VerificationJobView>,
   ) {}
 
   // Saves a finished job, retrying a few times: its result is what the auditor came for.
