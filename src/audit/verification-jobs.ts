@@ -151,7 +151,10 @@ export class VerificationJobs implements OnModuleDestroy {
 
   /** The job with this id, running or among the last finished; undefined otherwise. */
   async get(id: string): Promise<VerificationJobView | undefined> {
-    if (this.running?.view.id === id) return this.running.view;
+    // A job that has just finished here is answered from the board once its result is saved
+    // there, so that a GET saying "passed" is never followed by a 409 for the next start.
+    if (this.running?.view.id === id && this.running.view.status === 'running')
+      return this.running.view;
     const posted = await this.board.get(id);
     if (!posted) return undefined;
     const { view, heartbeatAt } = posted;
