@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteEventStore } from '../stores/sqlite/sqlite-event-store';
+import { StreamCommandQueue } from './command-queue';
 import { type Decider, handleCommand } from './decider';
 import type { DomainEvent, EventMetadata } from './event';
 import type { EventStore } from './event-store';
@@ -132,6 +133,66 @@ describe('handleCommand', () => {
       attempts: 3,
     });
     expect(reads).toBe(3);
+  });
+
+  it('with a queue, commands racing in one process take turns: none is retried, each sees the last', async () => {
+    const queue = new StreamCommandQueue(5000);
+    let retried = 0;
+    queue.observe({ waited: () => undefined, timedOut: () => undefined, retried: () => retried++ });
+    let reads = 0;
+    const counting: EventStore = Object.assign(Object.create(store) as EventStore, {
+      readStream: (...args: Parameters<EventStore['readStream']>) => {
+        reads += 1;
+        return store.readStream(...args);
+      },
+    });
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 8 }, () =>
+        handleCommand(
+          counting,
+          'counter-1',
+          counter,
+          { type: 'Increment', by: 2 },
+          { metadata, queue },
+        ),
+      ),
+    );
+    expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(5);
+    expect(
+      outcomes.filter(
+        (outcome) => outcome.status === 'rejected' && outcome.reason instanceof CeilingReached,
+      ),
+    ).toHaveLength(3);
+    // One read per command: no race was lost, so none decided twice.
+    expect(reads).toBe(8);
+    expect(retried).toBe(0);
+  });
+
+  it('when another writer keeps winning, then it retries until the deadline and gives up with CONCURRENCY_CONFLICT', async () => {
+    const queue = new StreamCommandQueue(5000);
+    let retried = 0;
+    queue.observe({ waited: () => undefined, timedOut: () => undefined, retried: () => retried++ });
+    const meddling: EventStore = Object.assign(Object.create(store) as EventStore, {
+      readStream: async (...args: Parameters<EventStore['readStream']>) => {
+        const events = await store.readStream(...args).catch(() => []);
+        await store.append('counter-1', [{ type: 'Incremented', data: { by: 0 }, metadata }]);
+        return events;
+      },
+    });
+    const started = Date.now();
+    await expect(
+      handleCommand(
+        meddling,
+        'counter-1',
+        counter,
+        { type: 'Increment', by: 1 },
+        { metadata, queue, retryForMs: 200 },
+      ),
+    ).rejects.toMatchObject({ code: 'CONCURRENCY_CONFLICT' });
+    const took = Date.now() - started;
+    expect(took).toBeGreaterThanOrEqual(100);
+    expect(took).toBeLessThan(2000);
+    expect(retried).toBeGreaterThan(2);
   });
 
   it('with event ids per request, then a retried request appends nothing twice', async () => {
