@@ -1,7 +1,13 @@
 import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { canSee } from '../../auth/access';
-import { EVENT_STORE, type EventStore, handleCommand, nameBasedUuid } from '../../event-sourcing';
+import {
+  EVENT_STORE,
+  type EventStore,
+  handleCommand,
+  nameBasedUuid,
+  StreamCommandQueue,
+} from '../../event-sourcing';
 import { applicationDecider, applicationStream } from '../../applications/domain/application';
 import {
   selectionDecider,
@@ -39,7 +45,10 @@ export class EnrolParticipantCommand extends Command<{ participantId: string } &
 
 @CommandHandler(EnrolParticipantCommand)
 export class EnrolParticipantHandler implements ICommandHandler<EnrolParticipantCommand> {
-  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(StreamCommandQueue) private readonly queue: StreamCommandQueue,
+  ) {}
 
   async execute({ applicationId, startDate, context }: EnrolParticipantCommand) {
     const hidden = notFound('APPLICATION_NOT_FOUND', `No application ${applicationId}.`);
@@ -92,7 +101,7 @@ export class EnrolParticipantHandler implements ICommandHandler<EnrolParticipant
             matched?.type === 'CandidateMatched' ? matched.data.mentoringSocietyCode : null,
         },
       },
-      { metadata: eventMetadata(context) },
+      { metadata: eventMetadata(context), queue: this.queue },
     );
     return { participantId, position: result.position ?? null };
   }
