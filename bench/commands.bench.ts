@@ -49,6 +49,8 @@ const run = promisify(execFile);
 const PARTICIPANTS = scaled(100, 5);
 const CONNECTIONS = 50;
 const DURATION_S = Math.max(3, Math.round(10 * Math.min(1, SCALE * 2)));
+// `sqlite`, `postgres` or both (the default): one store alone, e.g. under a profiler.
+const STORES = (process.env.BENCH_STORES ?? 'sqlite,postgres').split(',');
 const ACTIVITY = JSON.stringify({
   pillar: 'professional',
   category: 'international_conference',
@@ -262,12 +264,23 @@ async function main(): Promise<void> {
   );
   const work = mkdtempSync(join(tmpdir(), 'commands-bench-'));
   try {
-    const floor = sqliteFloor(join(work, 'floor.sqlite'));
-    try {
-      await measure('http.', { DATA_DIR: join(work, 'sqlite') }, floor);
-    } finally {
-      floor.close();
+    if (STORES.includes('sqlite')) {
+      const floor = sqliteFloor(join(work, 'floor.sqlite'));
+      try {
+        await measure('http.', { DATA_DIR: join(work, 'sqlite') }, floor);
+      } finally {
+        floor.close();
+      }
     }
+    if (STORES.includes('postgres')) await onPostgres(work);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  printBenchLines();
+}
+
+async function onPostgres(work: string): Promise<void> {
+  {
     const database = `bench_commands_${randomBytes(4).toString('hex')}`;
     const url = await createDatabase(ADMIN_URL, database);
     try {
@@ -290,10 +303,7 @@ async function main(): Promise<void> {
     } finally {
       await dropDatabase(ADMIN_URL, database).catch(() => undefined);
     }
-  } finally {
-    rmSync(work, { recursive: true, force: true });
   }
-  printBenchLines();
 }
 
 main().catch((error: unknown) => {

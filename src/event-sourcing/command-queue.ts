@@ -28,6 +28,18 @@ export interface CommandQueueObserver {
   retried(): void;
 }
 
+/** A stream's state as a decider folded it from the log, up to the event at `revision`. */
+export interface RememberedState<State = unknown> {
+  /** The decider that folded it: a state is only ever reused by the same decider. */
+  readonly decider: object;
+  readonly revision: number;
+  /** Global position of the event at `revision`: checked against the log when reused. */
+  readonly position: number;
+  readonly state: State;
+  /** When it was folded (epoch ms). */
+  readonly at: number;
+}
+
 interface Lane {
   /** Settles when the last command queued on this stream is done. */
   tail: Promise<void>;
@@ -51,12 +63,48 @@ interface Lane {
  */
 export class StreamCommandQueue {
   private readonly lanes = new Map<string, Lane>();
+  private readonly states = new Map<string, RememberedState>();
   private observers: CommandQueueObserver[] = [];
 
   constructor(
     readonly timeoutMs = 5000,
     readonly maxWaiting = 1000,
+    /**
+     * How long a folded state is reused: the vault's key cache lasts as long, so personal data
+     * erased by another instance is out of this one's memory within the same time.
+     */
+    readonly stateTtlMs = 30_000,
+    /** Most streams whose state is kept (the least recently used go first). */
+    readonly maxStates = 10_000,
   ) {}
+
+  /**
+   * The state `decider` last folded for `streamName` in this process, while it is fresh: the
+   * next command on the stream reads only the events after it. Only a command holding the
+   * stream's turn may use it, which `handleCommand` does.
+   */
+  recall<State>(streamName: string, decider: object): RememberedState<State> | undefined {
+    const known = this.states.get(streamName);
+    if (!known || known.decider !== decider || Date.now() - known.at > this.stateTtlMs)
+      return undefined;
+    // Most recently used last, so the oldest are dropped first.
+    this.states.delete(streamName);
+    this.states.set(streamName, known);
+    return known as RememberedState<State>;
+  }
+
+  /** Keeps a state folded from the log (never one derived from events not yet read back). */
+  remember(streamName: string, state: Omit<RememberedState, 'at'>): void {
+    this.states.delete(streamName);
+    this.states.set(streamName, { ...state, at: Date.now() });
+    while (this.states.size > this.maxStates)
+      this.states.delete(this.states.keys().next().value as string);
+  }
+
+  /** Forgets a stream's state (it could not be trusted). */
+  forget(streamName: string): void {
+    this.states.delete(streamName);
+  }
 
   /** Adds an observer (metrics). */
   observe(observer: CommandQueueObserver): void {

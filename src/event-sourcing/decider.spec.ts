@@ -195,6 +195,77 @@ describe('handleCommand', () => {
     expect(retried).toBeGreaterThan(2);
   });
 
+  describe('with a queue, the state folded last time is reused', () => {
+    const reading = () => {
+      const reads: Array<number | undefined> = [];
+      const spy: EventStore = Object.assign(Object.create(store) as EventStore, {
+        readStream: (...args: Parameters<EventStore['readStream']>) => {
+          reads.push(args[1]?.fromRevision);
+          return store.readStream(...args);
+        },
+      });
+      return { reads, spy };
+    };
+    const increment = (target: EventStore, queue: StreamCommandQueue, by = 1) =>
+      handleCommand(target, 'counter-1', counter, { type: 'Increment', by }, { metadata, queue });
+
+    it('reads only from the last event it folded, and decides as a full read would', async () => {
+      const queue = new StreamCommandQueue(5000);
+      const { reads, spy } = reading();
+      await increment(spy, queue);
+      await increment(spy, queue);
+      const third = await increment(spy, queue, 3);
+      // The first found no stream (nothing to remember), the second read it whole.
+      expect(reads).toEqual([undefined, undefined, 0]);
+      expect(third.state).toEqual({ total: 5 });
+      expect(third.nextRevision).toBe(2);
+      // The ceiling is judged on the whole stream: 5 + 6 > 10.
+      await expect(increment(spy, queue, 6)).rejects.toBeInstanceOf(CeilingReached);
+      expect(reads).toEqual([undefined, undefined, 0, 1]);
+    });
+
+    it('folds what another writer appended meanwhile', async () => {
+      const queue = new StreamCommandQueue(5000);
+      await increment(store, queue, 2);
+      await store.append('counter-1', [{ type: 'Incremented', data: { by: 7 }, metadata }], {
+        expectedRevision: 0,
+      });
+      await expect(increment(store, queue, 2)).rejects.toBeInstanceOf(CeilingReached);
+      expect((await increment(store, queue, 1)).state).toEqual({ total: 10 });
+    });
+
+    it('reads the whole stream again when the remembered event is not where it was', async () => {
+      const queue = new StreamCommandQueue(5000);
+      await increment(store, queue, 2);
+      await increment(store, queue, 2);
+      // As if the log had been restored from another copy: same revision, another position.
+      queue.remember('counter-1', {
+        decider: counter,
+        revision: 1,
+        position: 999,
+        state: { total: 0 },
+      });
+      const { reads, spy } = reading();
+      const next = await increment(spy, queue, 1);
+      expect(reads).toEqual([1, undefined]);
+      expect(next.state).toEqual({ total: 5 });
+    });
+
+    it('forgets a state after stateTtlMs, and keeps at most maxStates streams', async () => {
+      const queue = new StreamCommandQueue(5000, 1000, 0);
+      await increment(store, queue);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(queue.recall('counter-1', counter)).toBeUndefined();
+      const small = new StreamCommandQueue(5000, 1000, 30_000, 2);
+      for (const name of ['a-1', 'b-1', 'c-1'])
+        small.remember(name, { decider: counter, revision: 0, position: 1, state: {} });
+      expect(small.recall('a-1', counter)).toBeUndefined();
+      expect(small.recall('c-1', counter)).toBeDefined();
+      // Another decider never gets a state it did not fold.
+      expect(small.recall('c-1', {})).toBeUndefined();
+    });
+  });
+
   it('with event ids per request, then a retried request appends nothing twice', async () => {
     const eventIds = (index: number) => ['6f1c2a52-8f7e-4c1e-9a57-0d6c4b0a9e11'][index];
     const first = await handleCommand(

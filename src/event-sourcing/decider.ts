@@ -73,8 +73,10 @@ export interface HandleCommandResult<Event, State> {
 export function foldEvents<Event extends DomainEvent, State>(
   decider: Pick<Decider<unknown, Event, State>, 'initialState' | 'evolve'>,
   events: readonly RecordedEvent[],
+  /** The state to fold onto; the decider's initial state by default. */
+  from?: State,
 ): State {
-  let state = decider.initialState();
+  let state = from ?? decider.initialState();
   // Events are the storage schema, read in their current shape: the service's store upcasts
   // older versions (UpcastingEventStore), so what is read under a type is that type's data.
   for (const event of events) state = decider.evolve(state, event as unknown as Event);
@@ -101,15 +103,47 @@ export function handleCommand<Command, Event extends DomainEvent, State>(
   if (queue) return queue.run(streamName, (deadline) => decideAndAppend(deadline));
   return decideAndAppend(Date.now() + (options.retryForMs ?? 5000));
 
+  /**
+   * The stream's state and revision. With a queue, the state this process folded last time is
+   * reused and only the events after it are read and folded: the queue gives this command the
+   * stream's turn, so no other command of this process changes it meanwhile, and events another
+   * process appended are among those read. The remembered event must still be in the log where
+   * it was (same revision, same position), else the whole stream is read again.
+   */
+  async function readState(): Promise<{ current: State; revision: number }> {
+    const known = queue?.recall<State>(streamName, decider);
+    let recorded: RecordedEvent[];
+    let state: State;
+    if (known) {
+      recorded = await readStreamOrEmpty(store, streamName, known.revision);
+      const first = recorded[0];
+      if (first && first.revision === known.revision && first.position === known.position) {
+        state = foldEvents(decider, recorded.slice(1), known.state);
+      } else {
+        queue?.forget(streamName);
+        recorded = await readStreamOrEmpty(store, streamName);
+        state = foldEvents(decider, recorded);
+      }
+    } else {
+      recorded = await readStreamOrEmpty(store, streamName);
+      state = foldEvents(decider, recorded);
+    }
+    const last = recorded[recorded.length - 1];
+    const revision = last ? last.revision : (known?.revision ?? -1);
+    // Only what was folded from the log is remembered; the state after this command's own
+    // events is not (the log holds them sealed and stamped, which the next read folds).
+    if (queue && last)
+      queue.remember(streamName, { decider, revision, position: last.position, state });
+    return { current: state, revision };
+  }
+
   async function decideAndAppend(queueDeadline: number) {
     const deadline =
       options.retryForMs === undefined ? queueDeadline : Date.now() + options.retryForMs;
     const maxRetries =
       options.expectedRevision === undefined ? (options.maxRetries ?? Infinity) : 0;
     for (let attempt = 1; ; attempt += 1) {
-      const recorded = await readStreamOrEmpty(store, streamName);
-      const current = foldEvents(decider, recorded);
-      const revision = recorded.length > 0 ? recorded[recorded.length - 1]!.revision : -1;
+      const { current, revision } = await readState();
       options.authorize?.(current);
       if (options.expectedRevision !== undefined && options.expectedRevision !== revision)
         throw new StaleRevisionError(streamName, options.expectedRevision, revision);
@@ -154,9 +188,13 @@ export function handleCommand<Command, Event extends DomainEvent, State>(
   }
 }
 
-async function readStreamOrEmpty(store: EventStore, streamName: string): Promise<RecordedEvent[]> {
+async function readStreamOrEmpty(
+  store: EventStore,
+  streamName: string,
+  fromRevision?: number,
+): Promise<RecordedEvent[]> {
   try {
-    return await store.readStream(streamName);
+    return await store.readStream(streamName, fromRevision === undefined ? {} : { fromRevision });
   } catch (error) {
     if (error instanceof StreamNotFoundError) return [];
     throw error;
