@@ -51,8 +51,9 @@ export class EnrolParticipantHandler implements ICommandHandler<EnrolParticipant
   ) {}
 
   async execute({ applicationId, startDate, context }: EnrolParticipantCommand) {
-    const hidden = notFound('APPLICATION_NOT_FOUND', `No application ${applicationId}.`);
-    if (!/^[0-9a-f-]{36}$/.test(applicationId)) throw hidden;
+    // Made when thrown: an error captures a stack trace, which costs more than the check.
+    const hidden = () => notFound('APPLICATION_NOT_FOUND', `No application ${applicationId}.`);
+    if (!/^[0-9a-f-]{36}$/.test(applicationId)) throw hidden();
     const { state: application } = await loadState(
       this.store,
       applicationStream(applicationId),
@@ -67,7 +68,7 @@ export class EnrolParticipantHandler implements ICommandHandler<EnrolParticipant
         application.preferredSocietyCode,
       )
     )
-      throw hidden;
+      throw hidden();
     const { state: programmeState } = await loadState(
       this.store,
       programmeStream(application.programmeId),
