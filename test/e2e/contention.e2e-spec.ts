@@ -65,6 +65,13 @@ describe.each<StoreKind>(['sqlite', 'postgres'])('commands under contention (%s)
     expect(timeline.statusCode).toBe(200);
     const items = timeline.json<{ items: Array<{ type: string }> }>().items;
     expect(items.filter((item) => item.type === 'ActivityLogged')).toHaveLength(50);
+    // Every command's wait for its turn is measured; none timed out, none lost a race.
+    const metrics = (await t.request({ method: 'GET', url: '/metrics' })).body;
+    const figure = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1]);
+    expect(figure('command_queue_wait_seconds_count')).toBeGreaterThanOrEqual(50);
+    expect(figure('command_queue_wait_seconds_sum')).toBeGreaterThan(0);
+    expect(figure('command_queue_timeouts_total')).toBe(0);
+    expect(figure('command_conflicts_retried_total')).toBe(0);
   }, 60_000);
 
   it('6 recommendations at once against a quota of 3: exactly 3 accepted and 3 × 409 QUOTA_REACHED', async () => {
