@@ -223,6 +223,22 @@ export class AppConfig {
   readonly SHUTDOWN_TIMEOUT_MS: number = 10_000;
 
   /**
+   * The longest a command waits for the commands ahead of it on the same stream (this process
+   * decides them one after the other) and retries a race lost to another process; past it the
+   * request gets 503 with Retry-After, or 409 CONCURRENCY_CONFLICT for a race still lost.
+   */
+  @IsInt({
+    message: 'COMMAND_QUEUE_TIMEOUT_MS must be a whole number of milliseconds, 100 to 600000',
+  })
+  @Min(100, {
+    message: 'COMMAND_QUEUE_TIMEOUT_MS must be a whole number of milliseconds, 100 to 600000',
+  })
+  @Max(600_000, {
+    message: 'COMMAND_QUEUE_TIMEOUT_MS must be a whole number of milliseconds, 100 to 600000',
+  })
+  readonly COMMAND_QUEUE_TIMEOUT_MS: number = 5000;
+
+  /**
    * `all` serves the API and runs the projections; `api` serves the API and follows the
    * projections others run; `projector` runs the projections and serves only health and metrics.
    */
@@ -293,6 +309,7 @@ const NUMERIC = new Set<keyof AppConfig>([
   'REQUEST_TIMEOUT_MS',
   'SHUTDOWN_TIMEOUT_MS',
   'LEADER_TAKEOVER_MS',
+  'COMMAND_QUEUE_TIMEOUT_MS',
 ]);
 const BOOLEAN = new Set<keyof AppConfig>(['DOCS_ENABLED']);
 

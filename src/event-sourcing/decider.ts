@@ -1,5 +1,6 @@
 import type { DomainEvent, EventMetadata, RecordedEvent } from './event';
 import type { AppendResult, EventStore, ExpectedRevision } from './event-store';
+import { retryBackoffMs, type StreamCommandQueue } from './command-queue';
 import {
   ConcurrencyConflictError,
   StaleRevisionError,
@@ -25,8 +26,21 @@ export interface Decider<Command, Event extends DomainEvent, State> {
 export interface HandleCommandOptions<State = unknown> {
   /** Metadata stamped on every produced event. */
   readonly metadata: EventMetadata;
-  /** How many times to re-read and re-decide after losing a concurrency race; default 3. */
+  /**
+   * Most times to re-read and re-decide after losing a race with another writer; by default
+   * as many as the deadline allows.
+   */
   readonly maxRetries?: number;
+  /**
+   * How long lost races are retried (jittered exponential back-off), in milliseconds from the
+   * start; default the queue's timeout, else 5000. Past it, `ConcurrencyConflictError`.
+   */
+  readonly retryForMs?: number;
+  /**
+   * Serialises this process's commands per stream (the service's): a command waits for the
+   * previous one on its stream and is decided on the state that one left.
+   */
+  readonly queue?: StreamCommandQueue;
   /** Ids for the produced events, by index, making a retried request idempotent. */
   readonly eventIds?: (index: number, event: DomainEvent) => string | undefined;
   /**
@@ -59,8 +73,10 @@ export interface HandleCommandResult<Event, State> {
 export function foldEvents<Event extends DomainEvent, State>(
   decider: Pick<Decider<unknown, Event, State>, 'initialState' | 'evolve'>,
   events: readonly RecordedEvent[],
+  /** The state to fold onto; the decider's initial state by default. */
+  from?: State,
 ): State {
-  let state = decider.initialState();
+  let state = from ?? decider.initialState();
   // Events are the storage schema, read in their current shape: the service's store upcasts
   // older versions (UpcastingEventStore), so what is read under a type is that type's data.
   for (const event of events) state = decider.evolve(state, event as unknown as Event);
@@ -68,11 +84,14 @@ export function foldEvents<Event extends DomainEvent, State>(
 }
 
 /**
- * Read, fold, decide, append with the revision that was read. When another writer got there
- * first, start again from a fresh read, up to `maxRetries` times, then raise
- * `ConcurrencyConflictError`. Domain errors thrown by `decide` propagate unchanged.
+ * Read, fold, decide, append with the revision that was read. With a queue, commands of this
+ * process on one stream take turns, so they never race each other. When another writer (another
+ * process) got there first, start again from a fresh read after a jittered back-off, until the
+ * deadline (or `maxRetries`), then raise `ConcurrencyConflictError`. With `expectedRevision`
+ * (If-Match) a lost race is the caller's: `StaleRevisionError` at once. Domain errors thrown by
+ * `decide` propagate unchanged.
  */
-export async function handleCommand<Command, Event extends DomainEvent, State>(
+export function handleCommand<Command, Event extends DomainEvent, State>(
   store: EventStore,
   streamName: string,
   decider: Decider<Command, Event, State>,
@@ -80,54 +99,102 @@ export async function handleCommand<Command, Event extends DomainEvent, State>(
   command: Command | ((state: State) => Command),
   options: HandleCommandOptions<State>,
 ): Promise<HandleCommandResult<Event, State>> {
-  const maxRetries = options.expectedRevision === undefined ? (options.maxRetries ?? 3) : 0;
-  for (let attempt = 1; ; attempt += 1) {
-    const recorded = await readStreamOrEmpty(store, streamName);
-    const current = foldEvents(decider, recorded);
-    const revision = recorded.length > 0 ? recorded[recorded.length - 1]!.revision : -1;
-    options.authorize?.(current);
-    if (options.expectedRevision !== undefined && options.expectedRevision !== revision)
-      throw new StaleRevisionError(streamName, options.expectedRevision, revision);
-    const events = decider.decide(
-      typeof command === 'function' ? (command as (state: State) => Command)(current) : command,
-      current,
-    );
-    if (events.length === 0) {
-      return { events, state: current, nextRevision: revision, position: undefined };
+  const { queue } = options;
+  if (queue) return queue.run(streamName, (deadline) => decideAndAppend(deadline));
+  return decideAndAppend(Date.now() + (options.retryForMs ?? 5000));
+
+  /**
+   * The stream's state and revision. With a queue, the state this process folded last time is
+   * reused and only the events after it are read and folded: the queue gives this command the
+   * stream's turn, so no other command of this process changes it meanwhile, and events another
+   * process appended are among those read. The remembered event must still be in the log where
+   * it was (same revision, same position), else the whole stream is read again.
+   */
+  async function readState(): Promise<{ current: State; revision: number }> {
+    const known = queue?.recall<State>(streamName, decider);
+    let recorded: RecordedEvent[];
+    let state: State;
+    if (known) {
+      recorded = await readStreamOrEmpty(store, streamName, known.revision);
+      const first = recorded[0];
+      if (first && first.revision === known.revision && first.position === known.position) {
+        state = foldEvents(decider, recorded.slice(1), known.state);
+      } else {
+        queue?.forget(streamName);
+        recorded = await readStreamOrEmpty(store, streamName);
+        state = foldEvents(decider, recorded);
+      }
+    } else {
+      recorded = await readStreamOrEmpty(store, streamName);
+      state = foldEvents(decider, recorded);
     }
-    const expectedRevision: ExpectedRevision = revision === -1 ? 'no_stream' : revision;
-    let result: AppendResult;
-    try {
-      result = await store.append(
-        streamName,
-        events.map((event, index) => ({
-          type: event.type,
-          data: event.data,
-          metadata: options.metadata,
-          eventId: options.eventIds?.(index, event),
-        })),
-        { expectedRevision },
+    const last = recorded[recorded.length - 1];
+    const revision = last ? last.revision : (known?.revision ?? -1);
+    // Only what was folded from the log is remembered; the state after this command's own
+    // events is not (the log holds them sealed and stamped, which the next read folds).
+    if (queue && last)
+      queue.remember(streamName, { decider, revision, position: last.position, state });
+    return { current: state, revision };
+  }
+
+  async function decideAndAppend(queueDeadline: number) {
+    const deadline =
+      options.retryForMs === undefined ? queueDeadline : Date.now() + options.retryForMs;
+    const maxRetries =
+      options.expectedRevision === undefined ? (options.maxRetries ?? Infinity) : 0;
+    for (let attempt = 1; ; attempt += 1) {
+      const { current, revision } = await readState();
+      options.authorize?.(current);
+      if (options.expectedRevision !== undefined && options.expectedRevision !== revision)
+        throw new StaleRevisionError(streamName, options.expectedRevision, revision);
+      const events = decider.decide(
+        typeof command === 'function' ? (command as (state: State) => Command)(current) : command,
+        current,
       );
-    } catch (error) {
-      if (error instanceof WrongExpectedRevisionError && options.expectedRevision !== undefined)
-        throw new StaleRevisionError(
+      if (events.length === 0) {
+        return { events, state: current, nextRevision: revision, position: undefined };
+      }
+      const expectedRevision: ExpectedRevision = revision === -1 ? 'no_stream' : revision;
+      let result: AppendResult;
+      try {
+        result = await store.append(
           streamName,
-          options.expectedRevision,
-          error.actual === 'no_stream' ? -1 : error.actual,
+          events.map((event, index) => ({
+            type: event.type,
+            data: event.data,
+            metadata: options.metadata,
+            eventId: options.eventIds?.(index, event),
+          })),
+          { expectedRevision },
         );
-      if (error instanceof WrongExpectedRevisionError && attempt <= maxRetries) continue;
-      if (error instanceof WrongExpectedRevisionError)
-        throw new ConcurrencyConflictError(streamName, attempt);
-      throw error;
+      } catch (error) {
+        if (!(error instanceof WrongExpectedRevisionError)) throw error;
+        if (options.expectedRevision !== undefined)
+          throw new StaleRevisionError(
+            streamName,
+            options.expectedRevision,
+            error.actual === 'no_stream' ? -1 : error.actual,
+          );
+        const pause = retryBackoffMs(attempt);
+        if (attempt > maxRetries || Date.now() + pause >= deadline)
+          throw new ConcurrencyConflictError(streamName, attempt);
+        queue?.retried();
+        await new Promise((resolve) => setTimeout(resolve, pause));
+        continue;
+      }
+      const state = events.reduce(decider.evolve, current);
+      return { events, state, nextRevision: result.nextRevision, position: result.position };
     }
-    const state = events.reduce(decider.evolve, current);
-    return { events, state, nextRevision: result.nextRevision, position: result.position };
   }
 }
 
-async function readStreamOrEmpty(store: EventStore, streamName: string): Promise<RecordedEvent[]> {
+async function readStreamOrEmpty(
+  store: EventStore,
+  streamName: string,
+  fromRevision?: number,
+): Promise<RecordedEvent[]> {
   try {
-    return await store.readStream(streamName);
+    return await store.readStream(streamName, fromRevision === undefined ? {} : { fromRevision });
   } catch (error) {
     if (error instanceof StreamNotFoundError) return [];
     throw error;

@@ -5,6 +5,7 @@ export * from './event-hash';
 export * from './stream-name';
 export * from './append-plan';
 export * from './decider';
+export * from './command-queue';
 export * from './polling-subscription';
 export * from './verify-chains';
 export * from './next-turn';

@@ -8,7 +8,12 @@ import {
 import type { ValidationError } from 'class-validator';
 import type { FastifyReply } from 'fastify';
 import { InvalidTokenError } from '../auth/tokens';
-import { EventStoreError, StaleRevisionError, SubjectMissingError } from '../event-sourcing';
+import {
+  CommandQueueTimeoutError,
+  EventStoreError,
+  StaleRevisionError,
+  SubjectMissingError,
+} from '../event-sourcing';
 import { InvalidCursorError } from '../projections/read-model-store';
 import { ApiProblem } from '../shared/api-problem';
 import { DomainError } from '../shared/domain/domain-error';
@@ -104,6 +109,9 @@ function problem(
   };
 }
 
+/** Seconds a client is asked to wait before resending a command that waited too long for its turn. */
+const QUEUE_RETRY_AFTER_SECONDS = 1;
+
 /** Seconds a client is asked to wait (`Retry-After`) before retrying after a store failure. */
 export const STORE_RETRY_AFTER_SECONDS = 5;
 
@@ -185,6 +193,13 @@ export function toProblem(exception: unknown): {
     return {
       document: problem(409, exception.code, exception.message),
       headers: { etag: `"${exception.actual}"` },
+    };
+  }
+  if (exception instanceof CommandQueueTimeoutError) {
+    // Nothing was decided: the same request, sent again shortly, is decided afresh.
+    return {
+      document: problem(503, exception.code, exception.message),
+      headers: { 'retry-after': String(QUEUE_RETRY_AFTER_SECONDS) },
     };
   }
   if (exception instanceof EventStoreError) {

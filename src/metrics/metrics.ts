@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { EventStore } from '../event-sourcing';
 import { ProjectionRunner } from '../projections/projection-runner';
-import { EVENT_STORE } from '../event-sourcing';
+import { EVENT_STORE, StreamCommandQueue } from '../event-sourcing';
 
 /**
  * The Prometheus metrics of one running app (prom-client, one registry per app so that several
@@ -19,6 +19,7 @@ export class Metrics {
   constructor(
     @Inject(EVENT_STORE) events: EventStore,
     @Inject(ProjectionRunner) runner: ProjectionRunner,
+    @Inject(StreamCommandQueue) commands: StreamCommandQueue,
   ) {
     collectDefaultMetrics({ register: this.registry });
     this.requests = new Histogram({
@@ -114,6 +115,27 @@ export class Metrics {
         for (const [projection, { leading }] of runner.status())
           this.set({ projection }, leading ? 1 : 0);
       },
+    });
+    const waits = new Histogram({
+      name: 'command_queue_wait_seconds',
+      help: 'How long commands waited for the commands ahead of them on the same stream',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [this.registry],
+    });
+    const timeouts = new Counter({
+      name: 'command_queue_timeouts_total',
+      help: 'Commands refused with 503 because they waited COMMAND_QUEUE_TIMEOUT_MS for their turn (or the queue was full)',
+      registers: [this.registry],
+    });
+    const retried = new Counter({
+      name: 'command_conflicts_retried_total',
+      help: 'Races lost to another writer (another instance, the CLI) that a command decided again',
+      registers: [this.registry],
+    });
+    commands.observe({
+      waited: (ms) => waits.observe(ms / 1000),
+      timedOut: () => timeouts.inc(),
+      retried: () => retried.inc(),
     });
     const changed = new Map<string, number>();
     new Counter({

@@ -10,6 +10,7 @@ import {
   type PersonalDataPolicy,
   SealingEventStore,
   STORED_EVENT_LOG,
+  StreamCommandQueue,
   SUBJECT_KEY_STORE,
   type SubjectKeyStore,
   UpcastingEventStore,
@@ -105,12 +106,19 @@ export class EventStoreModule implements OnApplicationShutdown {
             ),
         },
         {
+          // This process's commands take turns per stream (docs/reliability.md, "Contention").
+          provide: StreamCommandQueue,
+          inject: [AppConfig],
+          useFactory: (config: AppConfig) =>
+            new StreamCommandQueue(config.COMMAND_QUEUE_TIMEOUT_MS),
+        },
+        {
           provide: STORED_EVENT_LOG,
           inject: [EVENT_STORE],
           useFactory: (store: UpcastingEventStore) => store.stored,
         },
       ],
-      exports: [EVENT_STORE, STORED_EVENT_LOG, PersonalDataVault],
+      exports: [EVENT_STORE, STORED_EVENT_LOG, PersonalDataVault, StreamCommandQueue],
     };
   }
 

@@ -1,6 +1,11 @@
 import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { type EventStore, handleCommand, nameBasedUuid } from '../../event-sourcing';
+import {
+  type EventStore,
+  handleCommand,
+  nameBasedUuid,
+  StreamCommandQueue,
+} from '../../event-sourcing';
 import { EVENT_STORE, PersonalDataVault } from '../../event-sourcing';
 import { type CommandContext, eventMetadata } from '../../shared/command-context';
 import type { Positioned } from '../../shared/command-context';
@@ -34,6 +39,7 @@ export class SubmitApplicationCommand extends Command<
 export class SubmitApplicationHandler implements ICommandHandler<SubmitApplicationCommand> {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(StreamCommandQueue) private readonly queue: StreamCommandQueue,
     @Inject(PersonalDataVault) private readonly vault: PersonalDataVault,
   ) {}
 
@@ -54,7 +60,7 @@ export class SubmitApplicationHandler implements ICommandHandler<SubmitApplicati
         submittedAt: context.now.toISOString(),
         form,
       },
-      { metadata: eventMetadata(context) },
+      { metadata: eventMetadata(context), queue: this.queue },
     );
     return {
       applicationId,
@@ -84,20 +90,24 @@ export class DecideSelectionCommand extends Command<Positioned> {
 
 @CommandHandler(DecideSelectionCommand)
 export class DecideSelectionHandler implements ICommandHandler<DecideSelectionCommand> {
-  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(StreamCommandQueue) private readonly queue: StreamCommandQueue,
+  ) {}
 
   async execute({ applicationId, decision, context }: DecideSelectionCommand) {
     const application = await loadApplicationFor(this.store, applicationId, context.principal);
     const programme = await loadProgramme(this.store, application.programmeId);
     const command = { ...decision, application, programme } as SelectionCommand;
-    // The quota is checked against the stream as read; a concurrent recommendation makes the
-    // append fail on its expected revision, and handleCommand decides again on fresh state.
+    // The quota is checked against the stream as read. This process's decisions on the society's
+    // stream take turns (the queue), so each sees the ones before it; one from another process
+    // makes the append fail on its expected revision, and handleCommand decides again.
     const result = await handleCommand(
       this.store,
       selectionStream(application.programmeId, application.preferredSocietyCode),
       selectionDecider,
       command,
-      { metadata: eventMetadata(context), maxRetries: 10 },
+      { metadata: eventMetadata(context), queue: this.queue },
     );
     return { position: result.position ?? null };
   }

@@ -1,7 +1,13 @@
 import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { canSee } from '../../auth/access';
-import { EVENT_STORE, type EventStore, handleCommand, nameBasedUuid } from '../../event-sourcing';
+import {
+  EVENT_STORE,
+  type EventStore,
+  handleCommand,
+  nameBasedUuid,
+  StreamCommandQueue,
+} from '../../event-sourcing';
 import { applicationDecider, applicationStream } from '../../applications/domain/application';
 import {
   selectionDecider,
@@ -39,11 +45,15 @@ export class EnrolParticipantCommand extends Command<{ participantId: string } &
 
 @CommandHandler(EnrolParticipantCommand)
 export class EnrolParticipantHandler implements ICommandHandler<EnrolParticipantCommand> {
-  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(StreamCommandQueue) private readonly queue: StreamCommandQueue,
+  ) {}
 
   async execute({ applicationId, startDate, context }: EnrolParticipantCommand) {
-    const hidden = notFound('APPLICATION_NOT_FOUND', `No application ${applicationId}.`);
-    if (!/^[0-9a-f-]{36}$/.test(applicationId)) throw hidden;
+    // Made when thrown: an error captures a stack trace, which costs more than the check.
+    const hidden = () => notFound('APPLICATION_NOT_FOUND', `No application ${applicationId}.`);
+    if (!/^[0-9a-f-]{36}$/.test(applicationId)) throw hidden();
     const { state: application } = await loadState(
       this.store,
       applicationStream(applicationId),
@@ -58,7 +68,7 @@ export class EnrolParticipantHandler implements ICommandHandler<EnrolParticipant
         application.preferredSocietyCode,
       )
     )
-      throw hidden;
+      throw hidden();
     const { state: programmeState } = await loadState(
       this.store,
       programmeStream(application.programmeId),
@@ -92,7 +102,7 @@ export class EnrolParticipantHandler implements ICommandHandler<EnrolParticipant
             matched?.type === 'CandidateMatched' ? matched.data.mentoringSocietyCode : null,
         },
       },
-      { metadata: eventMetadata(context) },
+      { metadata: eventMetadata(context), queue: this.queue },
     );
     return { participantId, position: result.position ?? null };
   }

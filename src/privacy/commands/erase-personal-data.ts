@@ -6,6 +6,7 @@ import {
   PersonalDataVault,
   StreamNotFoundError,
   handleCommand,
+  StreamCommandQueue,
 } from '../../event-sourcing';
 import { IDEMPOTENCY_STORE, type IdempotencyStore } from '../../http/idempotency/idempotency-store';
 import { applicationDecider, applicationStream } from '../../applications/domain/application';
@@ -42,6 +43,7 @@ export class ErasePersonalDataCommand extends Command<ErasureResult> {
 export class ErasePersonalDataHandler implements ICommandHandler<ErasePersonalDataCommand> {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(StreamCommandQueue) private readonly queue: StreamCommandQueue,
     @Inject(PersonalDataVault) private readonly vault: PersonalDataVault,
     @Inject(IDEMPOTENCY_STORE) private readonly idempotency: IdempotencyStore,
   ) {}
@@ -71,7 +73,7 @@ export class ErasePersonalDataHandler implements ICommandHandler<ErasePersonalDa
       stream,
       dataSubjectDecider,
       { type: 'RecordErasure', subjectRef, reason, erasedAt },
-      { metadata: eventMetadata(context) },
+      { metadata: eventMetadata(context), queue: this.queue },
     );
     return {
       subjectRef,

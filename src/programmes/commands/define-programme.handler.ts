@@ -1,6 +1,6 @@
 import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { type EventStore, handleCommand } from '../../event-sourcing';
+import { type EventStore, handleCommand, StreamCommandQueue } from '../../event-sourcing';
 import { EVENT_STORE } from '../../event-sourcing';
 import { type CommandContext, type Positioned, eventMetadata } from '../../shared/command-context';
 import { programmeDecider, programmeStream, type ProgrammeRules } from '../domain/programme';
@@ -18,7 +18,10 @@ export class DefineProgrammeCommand extends Command<
 
 @CommandHandler(DefineProgrammeCommand)
 export class DefineProgrammeHandler implements ICommandHandler<DefineProgrammeCommand> {
-  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(StreamCommandQueue) private readonly queue: StreamCommandQueue,
+  ) {}
 
   async execute({ rules, context }: DefineProgrammeCommand) {
     const result = await handleCommand(
@@ -28,6 +31,7 @@ export class DefineProgrammeHandler implements ICommandHandler<DefineProgrammeCo
       { type: 'DefineProgramme', rules },
       {
         metadata: eventMetadata(context),
+        queue: this.queue,
       },
     );
     return {
