@@ -4,6 +4,7 @@ import { participantStream } from '../../src/participants/domain/participant';
 import { eligibleForm } from '../support/programme-fixtures';
 import { enrolParticipant } from '../support/participants';
 import { freshEnv, startApp, type StoreKind, type TestApp } from '../support/app';
+import { startService } from '../support/service-process';
 
 const P = DTDP_2025.programmeId;
 const activity = {
@@ -139,6 +140,35 @@ describe.each<StoreKind>(['sqlite', 'postgres'])('commands under contention (%s)
       await other.close(false);
     }
   }, 60_000);
+
+  it('another process (the service as operators start it) and this one writing one stream at once: every command lands', async () => {
+    const participantId = await enrolParticipant(t, { today: '2026-06-15T10:00:00+08:00' });
+    const service = await startService({ ...t.env, PROCESS_ROLE: 'api' });
+    try {
+      const headers = await staff();
+      const body = (i: number) => ({ ...activity, title: `Lecture ${i}` });
+      const url = `/v1/participants/${participantId}/activities`;
+      const answers = await Promise.all(
+        Array.from({ length: 40 }, async (_, i) => {
+          if (i % 2 === 0) {
+            const response = await post(t, url, headers, body(i));
+            return { status: response.statusCode, body: response.json<unknown>() };
+          }
+          const response = await fetch(`${service.baseUrl}${url}`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', ...headers },
+            body: JSON.stringify(body(i)),
+          });
+          return { status: response.status, body: await response.json() };
+        }),
+      );
+      expect(answers.filter((answer) => answer.status !== 201)).toEqual([]);
+      expect(await loggedActivities(participantId)).toBe(40);
+    } finally {
+      service.kill();
+      await service.exited;
+    }
+  }, 120_000);
 
   it('a stale If-Match is 409 STALE_REVISION at once, even while other commands queue', async () => {
     const participantId = await enrolParticipant(t, { today: '2026-06-15T10:00:00+08:00' });
