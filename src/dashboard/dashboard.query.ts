@@ -27,11 +27,11 @@ export async function dashboardFigures(
   now: Date,
 ) {
   const programmeId = programme.programmeId;
-  const applications = await readModels.indexes(applicationsProjection, {
-    programmeId,
-    ...societyFilter(society),
-  });
-  const progress = await progressViews(readModels, programmeId, society, now);
+  // Two independent queries: on PostgreSQL they run side by side on two connections.
+  const [applications, progress] = await Promise.all([
+    readModels.indexes(applicationsProjection, { programmeId, ...societyFilter(society) }),
+    progressViews(readModels, programmeId, society, now),
+  ]);
   const tooFew = (people: number) => people > 0 && people < minGroup;
   const shown = (people: number): number | null => (tooFew(people) ? null : people);
   const count = (statuses: readonly string[]) =>
