@@ -175,8 +175,18 @@ export async function progressViews(
     programmeId,
     ...societyFilter(society),
   });
+  // Today is the same for every participant of one time zone (usually all of them).
+  const todays = new Map<string, string>();
+  const todayIn = (timeZone: string) => {
+    let today = todays.get(timeZone);
+    if (today === undefined) {
+      today = localDate(now, timeZone);
+      todays.set(timeZone, today);
+    }
+    return today;
+  };
   return summaries.map((summary) => ({
     summary,
-    view: viewOf(summary, localDate(now, summary.timeZone)),
+    view: viewOf(summary, todayIn(summary.timeZone)),
   }));
 }

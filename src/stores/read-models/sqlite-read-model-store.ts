@@ -51,6 +51,18 @@ UPDATE rm_dead_letters SET generation = COALESCE(
   (SELECT g.generation FROM rm_generations g WHERE g.projection = rm_dead_letters.projection AND g.active = 1), 0);
 CREATE INDEX rm_dead_letters_generation ON rm_dead_letters (projection, generation);`;
 
+// Aggregates read the index fields of a whole society (the dashboard: 500 progress rows). The
+// first society index held only the keys, so each match was looked up in rm_documents, whose
+// rows carry the whole document: a progress row is ~8 KB, so each lookup landed on its own
+// leaf page, often on an overflow page too (6.7 ms for 500 rows, measured; 0.45 ms with this
+// index). With the key and the index fields in the index, such a query reads the index alone,
+// already in key order. It costs a second copy of the small index fields of rows that have a
+// society. The planner's statistics for it come from the PRAGMA optimize run at every open.
+const COVERING_SOCIETY_INDEX = `
+DROP INDEX IF EXISTS rm_documents_society;
+CREATE INDEX rm_documents_society ON rm_documents (projection, generation, json_extract(idx, '$.societyCode'), key, idx)
+  WHERE json_extract(idx, '$.societyCode') IS NOT NULL;`;
+
 // json_extract gives SQL NULL for a JSON null and for an absent member alike, and the same
 // expression is what rm_documents_society indexes.
 const queries = new ReadModelQuery({
@@ -82,6 +94,7 @@ export class SqliteReadModelStore implements ReadModelStore {
     migrate(this.db, [
       { version: 1, sql: SCHEMA },
       { version: 2, sql: DEAD_LETTER_GENERATIONS },
+      { version: 3, sql: COVERING_SOCIETY_INDEX },
     ]);
     // Query planning needs statistics (e.g. to use the society index); see refreshStatistics.
     // A sampled ANALYZE (SQLite's advice for large databases) keeps that cheap.
