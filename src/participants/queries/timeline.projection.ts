@@ -135,7 +135,7 @@ export type TimelineRefs = { readonly refs: readonly TimelineRef[] };
  * items share a few documents instead of having one each: a rebuild writes about one row per
  * participant instead of one per event, and a live commit rewrites at most this many references.
  */
-export const TIMELINE_REVISIONS_PER_DOCUMENT = 128;
+export const TIMELINE_REVISIONS_PER_DOCUMENT = 64;
 
 /** The key of the timeline document holding `revision` of a participant's stream; key order is stream order. */
 export const timelineRefsKey = (participantId: string, revision: number) =>
