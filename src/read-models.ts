@@ -1,6 +1,6 @@
 import { applicationsProjection } from './applications/queries/applications.projection';
 import { progressProjection } from './participants/queries/progress.projection';
-import { timelineProjection } from './participants/queries/timeline.projection';
+import { timelineReadModel } from './participants/queries/timeline.projection';
 import type { Projection } from './projections/projection';
 import { programmesProjection } from './programmes/queries/programmes.projection';
 
@@ -12,5 +12,5 @@ export const PROJECTIONS = [
   programmesProjection,
   applicationsProjection,
   progressProjection,
-  timelineProjection,
+  timelineReadModel,
 ] as ReadonlyArray<Projection<unknown>>;

@@ -55,32 +55,43 @@ export class PendingChanges {
   async apply(batch: readonly RecordedEvent[]): Promise<void> {
     if (batch.length === 0) return;
     const projection = this.projection;
+    // Each event's keys, asked once: a rebuild applies every event of the log to each projection.
+    const keysOf = batch.map((event) => projection.keysOf(event));
     if (!projection.createsOnly) {
       const missing = new Set<string>();
-      for (const event of batch)
-        for (const key of projection.keysOf(event)) if (!this.docs.has(key)) missing.add(key);
+      for (const keys of keysOf) for (const key of keys) if (!this.docs.has(key)) missing.add(key);
       if (missing.size > 0) {
         const loaded = await this.readModels.load(projection.name, this.generation, [...missing]);
         for (const key of missing) this.docs.set(key, loaded.get(key) ?? null);
       }
     }
-    for (const event of batch) {
-      // An event's effects on all its documents land together, or (if evolve throws) not at all.
-      const effects = new Map<string, unknown>();
+    for (let i = 0; i < batch.length; i += 1) {
+      const keys = keysOf[i]!;
+      if (keys.length === 0) continue;
+      const event = batch[i]!;
       try {
-        for (const key of projection.keysOf(event)) {
+        if (keys.length === 1) {
+          // Most events touch one document: no need to hold its effect aside.
+          const key = keys[0]!;
+          const doc = projection.evolve(this.docs.get(key) ?? null, event, key);
+          this.docs.set(key, doc);
+          this.changed.add(key);
+          continue;
+        }
+        // An event's effects on all its documents land together, or (if evolve throws) not at all.
+        const effects = new Map<string, unknown>();
+        for (const key of keys) {
           const before = effects.has(key) ? effects.get(key) : (this.docs.get(key) ?? null);
           effects.set(key, projection.evolve(before, event, key));
+        }
+        for (const [key, doc] of effects) {
+          this.docs.set(key, doc);
+          this.changed.add(key);
         }
       } catch (error) {
         this.deadLetters.push(
           deadLetterOf(projection, event, error instanceof Error ? error.message : String(error)),
         );
-        continue;
-      }
-      for (const [key, doc] of effects) {
-        this.docs.set(key, doc);
-        this.changed.add(key);
       }
     }
     this.position = batch[batch.length - 1]!.position;

@@ -203,9 +203,11 @@ describe.each<StoreKind>(['sqlite', 'postgres'])('audit over HTTP (%s)', (kind) 
         problem: expect.stringContaining('does not match its hash'),
       }),
     ]);
-    // The timeline shows the title as recorded; a replay of the changed log no longer agrees.
-    expect(findings(job, 'readModels')).toContainEqual(
-      expect.objectContaining({ projection: 'timeline', key: expect.stringContaining(id) }),
+    // The timeline keeps where each event is in the log, not a copy of it (issue #13): it shows
+    // the title as the log now holds it, so there is no copy left to disagree with a replay, and
+    // the changed event is the log's finding above.
+    expect(findings(job, 'readModels')).not.toContainEqual(
+      expect.objectContaining({ projection: 'timeline' }),
     );
   });
 

@@ -30,7 +30,8 @@ import { progressProjection, progressViews, type ProgressDoc } from './progress.
 import { progressView } from './progress.view';
 import { PACES } from '../domain/pace';
 import { fullNameOf } from '../domain/progress-summary';
-import { describeItem, timelineProjection, type TimelineItem } from './timeline.projection';
+import { describeItem, type TimelineItem } from './timeline.projection';
+import { timelinePage } from './timeline-page';
 
 const asOfProperty = {
   description:
@@ -161,13 +162,13 @@ export class ParticipantQueriesController {
     const at = asOfOf(query);
     const page = at
       ? pageOf(timelineAsOf(await this.stream(participantId), at), query.limit ?? 50, query.cursor)
-      : await this.readModels.list(timelineProjection, {
-          keyPrefix: `${participantId}/`,
-          where: {},
-          orderBy: 'key',
-          limit: query.limit ?? 50,
-          ...(query.cursor ? { cursor: query.cursor } : {}),
-        });
+      : await timelinePage(
+          this.readModels,
+          this.events,
+          participantId,
+          query.limit ?? 50,
+          query.cursor || undefined,
+        );
     // Summaries quote titles and reasons, so they are written once the data is opened.
     const opened = await this.vault.unseal(page);
     return { ...opened, items: opened.items.map(describeItem) };

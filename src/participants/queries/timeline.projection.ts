@@ -1,4 +1,4 @@
-import type { Actor, JsonObject } from '../../event-sourcing';
+import type { Actor, JsonObject, RecordedEvent } from '../../event-sourcing';
 import type { Projection } from '../../projections/projection';
 import type { ParticipantEvent } from '../domain/participant';
 
@@ -83,12 +83,36 @@ export function describeItem(item: TimelineItem): TimelineItem {
   return { ...item, summary: describe(event).summary };
 }
 
-/** Every event of a participant, in order, one document each (docs/DOMAIN.md, "Timeline"). */
+/**
+ * A timeline item from its event: what answers show. `position` is the event's place in the
+ * global log as the read model recorded it (EventStoreDB reports no position on stream reads).
+ * Throws for an event it cannot describe (the projections make those dead letters).
+ */
+export function timelineItemOf(
+  recorded: RecordedEvent,
+  position: number = recorded.position,
+): TimelineItem {
+  const { summary, occurredOn } = describe(recorded as unknown as ParticipantEvent);
+  return {
+    position,
+    type: recorded.type,
+    ...(occurredOn ? { occurredOn } : {}),
+    recordedAt: recorded.recordedAt,
+    actor: recorded.metadata.actor,
+    summary,
+    data: recorded.data,
+  };
+}
+
+/**
+ * Every event of a participant, in order, one item each (docs/DOMAIN.md, "Timeline"), folded in
+ * memory: what as-of answers fold from a participant's stream. The read model the service keeps
+ * is `timelineReadModel`, which holds where each item's event is, not the item.
+ */
 // No index fields: the timeline is only ever read by key prefix, in key order.
 export const timelineProjection: Projection<TimelineItem, Record<never, never>> = {
   name: 'timeline',
-  // 3: events from before sealing are read upcast (`subjectRef: null`), so documents built from
-  // them before differ from a replay now.
+  // Not kept in a store (see `timelineReadModel`); 3 is the version its items were kept at.
   version: 3,
   // One item per event, keyed by its position: nothing to load before writing.
   createsOnly: true,
@@ -96,17 +120,48 @@ export const timelineProjection: Projection<TimelineItem, Record<never, never>> 
     event.streamName.startsWith(PREFIX)
       ? [timelineKey(event.streamName.slice(PREFIX.length), event.position)]
       : [],
-  evolve: (_doc, recorded) => {
-    const { summary, occurredOn } = describe(recorded as unknown as ParticipantEvent);
-    return {
-      position: recorded.position,
-      type: recorded.type,
-      ...(occurredOn ? { occurredOn } : {}),
-      recordedAt: recorded.recordedAt,
-      actor: recorded.metadata.actor,
-      summary,
-      data: recorded.data,
-    };
+  evolve: (_doc, recorded) => timelineItemOf(recorded),
+  indexOf: () => ({}),
+};
+
+/** Where an item's event is: its position in the log and its revision in the participant's stream. */
+export type TimelineRef = readonly [position: number, revision: number];
+
+/** One document of the timeline read model: the items of a stretch of a participant's stream. */
+export type TimelineRefs = { readonly refs: readonly TimelineRef[] };
+
+/**
+ * How many stream revisions one document of the timeline read model covers. A participant's
+ * items share a few documents instead of having one each: a rebuild writes about one row per
+ * participant instead of one per event, and a live commit rewrites at most this many references.
+ */
+export const TIMELINE_REVISIONS_PER_DOCUMENT = 64;
+
+/** The key of the timeline document holding `revision` of a participant's stream; key order is stream order. */
+export const timelineRefsKey = (participantId: string, revision: number) =>
+  `${participantId}/${String(Math.floor(revision / TIMELINE_REVISIONS_PER_DOCUMENT)).padStart(10, '0')}`;
+
+/**
+ * The timeline read model (docs/DOMAIN.md, "Timeline"): for every event of a participant that
+ * the timeline shows, where it is in the log (position) and in the participant's stream
+ * (revision), in order. It keeps no copy of the events: a page is read from the log
+ * (`timelinePage`), through the same upcasting store the projections read, and each item is
+ * made by `timelineItemOf` as the in-memory fold makes it. Copying every event's data into a
+ * row of its own made rebuilds several times slower than reading the log (issue #13).
+ */
+export const timelineReadModel: Projection<TimelineRefs, Record<never, never>> = {
+  name: 'timeline',
+  // 4: references to the log in place of copies of the events.
+  version: 4,
+  keysOf: (event) =>
+    event.streamName.startsWith(PREFIX)
+      ? [timelineRefsKey(event.streamName.slice(PREFIX.length), event.revision)]
+      : [],
+  evolve: (doc, recorded) => {
+    // An event the timeline cannot make an item of stays a dead letter (the same error) as when
+    // items were copied; `timelinePage` then never meets it.
+    timelineItemOf(recorded);
+    return { refs: [...(doc?.refs ?? []), [recorded.position, recorded.revision]] };
   },
   indexOf: () => ({}),
 };
