@@ -71,9 +71,15 @@ export class PendingChanges {
       const event = batch[i]!;
       try {
         if (keys.length === 1) {
-          // Most events touch one document: no need to hold its effect aside.
+          // Most events touch one document: no need to hold its effect aside. The batch owns the
+          // documents it holds (loaded for it, or made by evolve within it), so they may change
+          // in place.
           const key = keys[0]!;
-          const doc = projection.evolve(this.docs.get(key) ?? null, event, key);
+          const doc = (projection.evolveOwned ?? projection.evolve)(
+            this.docs.get(key) ?? null,
+            event,
+            key,
+          );
           this.docs.set(key, doc);
           this.changed.add(key);
           continue;

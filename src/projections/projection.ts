@@ -17,6 +17,14 @@ export interface Projection<Doc, Index extends IndexFields = IndexFields> {
   keysOf(event: RecordedEvent): readonly string[];
   /** The document after `event`; `null` removes it. */
   evolve(doc: Doc | null, event: RecordedEvent, key: string): Doc | null;
+  /**
+   * `evolve` for a document the caller owns (loaded or built for this batch alone, and read
+   * later only through what this returns): it may change `doc` in place instead of copying it,
+   * which spares a document that grows (a participant's activities) a copy per event. It must
+   * decide everything, and throw, before it changes anything, so that an event refused as a dead
+   * letter leaves the document as it was. Absent: `evolve`.
+   */
+  evolveOwned?(doc: Doc | null, event: RecordedEvent, key: string): Doc | null;
   /** Fields to filter and order lists by; their type is what typed queries may filter on. */
   indexOf(doc: Doc): Index;
   /**

@@ -111,4 +111,39 @@ describe('progress projection', () => {
       } as RecordedEvent),
     ).toEqual([]);
   });
+
+  it('evolveOwned (the batch owning its documents) gives what evolve gives, and a refused event leaves the document as it was', () => {
+    position = 0;
+    const events = [
+      enrolled,
+      logged('a', 'political', 10, '2026-02-01'),
+      { type: 'ActivityVerified', data: { participantId: P, activityId: 'a' } },
+      logged('b', 'social', 4, '2026-03-01'),
+      {
+        type: 'ProgressReviewed',
+        data: { participantId: P, period: '2026-H1', rating: 'exceptional' },
+      },
+      {
+        type: 'ActivityRetracted',
+        data: { participantId: P, activityId: 'b', subjectRef: 'subject-1', reason: 'r' },
+      },
+    ].map((event) => recorded(event as ParticipantEvent));
+    let pure: ProgressDoc | null = null;
+    let owned: ProgressDoc | null = null;
+    for (const event of events) {
+      pure = progressProjection.evolve(pure, event, P);
+      // Each fold makes its own documents (enrolment starts both afresh), so changing the owned
+      // one in place cannot reach the pure one compared with it at the end.
+      owned = progressProjection.evolveOwned!(owned, event, P);
+    }
+    expect(owned).toEqual(pure);
+    const before = structuredClone(owned);
+    position = 0;
+    const unknown = recorded({
+      type: 'ActivityVerified',
+      data: { participantId: P, activityId: 'never-logged' },
+    });
+    expect(() => progressProjection.evolveOwned!(owned, unknown, P)).toThrow('not known');
+    expect(owned).toEqual(before);
+  });
 });

@@ -92,7 +92,18 @@ const PARTICIPANT_EVENTS = new Set([
   'AdvancementAssociationInvited',
 ]);
 
-function evolve(doc: ProgressDoc | null, recorded: RecordedEvent): ProgressDoc | null {
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * The document after `recorded`. `owned`: the caller owns `doc` (see `Projection.evolveOwned`),
+ * so an activity or a review is set in place rather than copying every other one; everything
+ * that can throw comes first.
+ */
+function evolve(
+  doc: ProgressDoc | null,
+  recorded: RecordedEvent,
+  owned = false,
+): ProgressDoc | null {
   const event = recorded as unknown as ParticipantEvent & RecordedEvent;
   const stamp = { position: recorded.position, revision: recorded.revision };
   if (event.type === 'ParticipantEnrolled') {
@@ -129,9 +140,23 @@ function evolve(doc: ProgressDoc | null, recorded: RecordedEvent): ProgressDoc |
       const activity = activityAfter(doc.activities[activityId], event);
       if (!activity)
         throw new Error(`activity ${activityId} is not known to participant ${doc.participantId}`);
+      if (owned) {
+        const mutable = doc as Mutable<ProgressDoc>;
+        (mutable.activities as Record<string, ProgressActivity>)[activityId] = activity;
+        mutable.position = stamp.position;
+        mutable.revision = stamp.revision;
+        return doc;
+      }
       return { ...doc, activities: { ...doc.activities, [activityId]: activity }, ...stamp };
     }
     case 'ProgressReviewed':
+      if (owned) {
+        const mutable = doc as Mutable<ProgressDoc>;
+        (mutable.reviews as Record<string, Rating>)[event.data.period] = event.data.rating;
+        mutable.position = stamp.position;
+        mutable.revision = stamp.revision;
+        return doc;
+      }
       return {
         ...doc,
         reviews: { ...doc.reviews, [event.data.period]: event.data.rating },
@@ -157,6 +182,7 @@ export const progressProjection: Projection<ProgressDoc, ProgressSummary> = {
       ? [event.streamName.slice('participant-'.length)]
       : [],
   evolve: (doc, event) => evolve(doc, event),
+  evolveOwned: (doc, event) => evolve(doc, event, true),
   // The summary doubles as the index: lists and dashboards filter on it and read only it.
   indexOf: (doc) => summarise(doc),
 };
