@@ -439,7 +439,9 @@ describe('an event with a NUL already in the log (postgres read models)', () => 
     const titles = timeline
       .json<{ items: Array<{ data: { title?: string } }> }>()
       .items.map((item) => item.data.title);
-    expect(titles).toEqual(expect.arrayContaining(['x\uFFFDy', 'after the NUL']));
+    // The timeline serves event data from the log itself (it stores references), so the title is
+    // the log's own text, NUL included; only the jsonb read models replace it.
+    expect(titles).toEqual(expect.arrayContaining(['x\u0000y', 'after the NUL']));
     expect((await t.request({ method: 'GET', url: '/health/ready' })).statusCode).toBe(200);
   });
 });
