@@ -1,4 +1,4 @@
-import { type DynamicModule, Module, ValidationPipe } from '@nestjs/common';
+import { type DynamicModule, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -22,6 +22,7 @@ import { limitRequestRate } from './http/rate-limit';
 import { installRequestTimeout } from './http/request-timeout';
 import { echoRequestIds, requestIdOf } from './http/request-context';
 import { installDrain } from './http/drain';
+import { CachingValidationPipe } from './http/validation-pipe';
 
 /** How `createApp` logs. */
 export type CreateAppOptions = {
@@ -87,8 +88,9 @@ export async function createApp(
   if (config.RATE_LIMIT_PER_MINUTE > 0) await limitRequestRate(app, config.RATE_LIMIT_PER_MINUTE);
   app.get(Metrics).instrument(fastify);
   app.useGlobalFilters(new ProblemDetailsFilter());
+  // Nest's ValidationPipe, remembering the query strings it has accepted (validation-pipe.ts).
   app.useGlobalPipes(
-    new ValidationPipe({
+    new CachingValidationPipe({
       whitelist: true,
       forbidNonWhitelisted: true,
       transform: true,
