@@ -22,6 +22,10 @@ describeEventStoreContract(
         others.push(other);
         return Promise.resolve(other);
       },
+      writeSystemEvents: (count) => {
+        server.writeSystemEvents(count);
+        return Promise.resolve();
+      },
       dispose: async () => {
         await Promise.all([store, ...others].map((s) => s.close()));
         await server.stop();
