@@ -59,6 +59,8 @@ export interface CallRecord {
   ended: boolean;
   /** The client cancelled it. */
   cancelled: boolean;
+  /** The client asked for the leader (`requires-leader` header). */
+  requiresLeader?: boolean;
 }
 
 /** A failure to inject into the next append. */
@@ -274,6 +276,7 @@ export class EsdbProtocolServer {
       target,
       backwards ? 'backwards' : 'forwards',
     );
+    record.requiresLeader = call.metadata.get('requires-leader').includes('true');
     this.calls.push(record);
     const open = {
       record,
