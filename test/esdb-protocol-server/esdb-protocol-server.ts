@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { Any } from 'google-protobuf/google/protobuf/any_pb';
 import { ServerFeaturesService } from '@eventstore/db-client/generated/serverfeatures_grpc_pb';
@@ -426,7 +425,16 @@ export class EsdbProtocolServer {
       if (record.cancelled || record.ended) throw new Error('gone');
       const flushed = call.write(responses[i]!);
       record.sent += 1;
-      if (!flushed) await Promise.race([once(call, 'drain'), once(call, 'cancelled')]);
+      if (!flushed)
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            call.off('drain', done);
+            call.off('cancelled', done);
+            resolve();
+          };
+          call.on('drain', done);
+          call.on('cancelled', done);
+        });
       if (pace > 0 && i % 50 === 49) await new Promise((resolve) => setTimeout(resolve, pace));
       else if (i % 64 === 63) await new Promise((resolve) => setImmediate(resolve));
     }
