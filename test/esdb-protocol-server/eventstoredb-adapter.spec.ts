@@ -330,6 +330,24 @@ describe('EventStoreDB adapter over the protocol-level test server', () => {
       },
     );
 
+    it('never writes twice when the re-read after an ambiguous failure fails too', async () => {
+      await open({}, { readTimeoutMs: 200 });
+      const stream = uniqueStream();
+      await store.append(stream, [testEvent('First')]);
+      server.failNextAppend({ code: status.UNAVAILABLE, afterWrite: true });
+      // The read that looks for the written events gets no answer.
+      server.beforeAppend = () => {
+        server.beforeAppend = undefined;
+        server.stallReads(1);
+      };
+      const error = await failure(store.append(stream, [testEvent('Second')]));
+      expect(error).toBeInstanceOf(EventStoreDbTimeoutError);
+      expect((await store.readStream(stream)).map((event) => event.type)).toEqual([
+        'First',
+        'Second',
+      ]);
+    });
+
     it('after an ambiguous failure that did not write, retries once with a log line', async () => {
       await open();
       const stream = uniqueStream();

@@ -218,7 +218,14 @@ export class EventStoreDbEventStore implements EventStore {
   ): Promise<AppendResult> {
     const prepared = prepareAppend(streamName, events, options.expectedRevision);
     const attempts = Math.max(1, this.options.maxAppendAttempts ?? 5);
+    // The events of an attempt that failed without telling whether it was written.
+    let uncertain: readonly PlannedEvent[] | undefined;
     for (let attempt = 1; ; attempt += 1) {
+      if (uncertain) {
+        const found = await this.findWritten(streamName, uncertain);
+        if (found) return found;
+        uncertain = undefined;
+      }
       const tail = await this.readTail(streamName, prepared.events.length);
       const head = tail[0];
       const plan = planAppend(prepared, {
@@ -237,16 +244,16 @@ export class EventStoreDbEventStore implements EventStore {
       } catch (error) {
         if (error instanceof MaxAppendSizeExceededError) throw tooLarge(streamName, planned, error);
         if (isAmbiguousAppendFailure(error)) {
-          // Written or not? Look before trying again: the ids are the plan's own.
-          const found = await this.findWritten(streamName, planned).catch((readError: unknown) => {
-            if (isTransientEsdbError(readError)) return undefined;
-            throw readError;
-          });
-          if (found) return found;
-          if (attempt >= attempts) throw error;
+          // Written or not? Look (for the plan's own ids) before trying again.
+          uncertain = planned;
+          if (attempt >= attempts) {
+            const found = await this.findWritten(streamName, planned).catch(() => undefined);
+            if (found) return found;
+            throw error;
+          }
           const pause = this.backoff.delay(attempt);
           this.options.log?.warn(
-            `append to '${streamName}' failed (${describe(error)}) and was not written; attempt ${attempt + 1} of ${attempts} in ${pause} ms`,
+            `append to '${streamName}' failed (${describe(error)}); looking for its events, then attempt ${attempt + 1} of ${attempts} in ${pause} ms`,
           );
           await sleep(pause);
           continue;
@@ -261,8 +268,11 @@ export class EventStoreDbEventStore implements EventStore {
             error.actualVersion === NO_STREAM ? 'no_stream' : Number(error.actualVersion);
           throw new WrongExpectedRevisionError(streamName, prepared.expectedRevision, actual);
         }
-        // Another writer moved the head: re-read, and let planAppend judge the caller's expectation.
-        await sleep(this.backoff.delay(attempt));
+        // Another writer moved the head: re-read, and let planAppend judge the caller's
+        // expectation. An exact one is decided by that read; `any` and `stream_exists` race
+        // again, so they wait a jittered while first.
+        if (prepared.expectedRevision === 'any' || prepared.expectedRevision === 'stream_exists')
+          await sleep(this.backoff.delay(attempt));
         continue;
       }
       if (written.nextExpectedRevision !== BigInt(last.revision))
