@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { AccessDeniedError, UnknownError } from '@eventstore/db-client';
 import type { EventStoreError, RecordedEvent } from '../../src/event-sourcing';
@@ -206,6 +209,44 @@ describe('EventStoreDB adapter over the protocol-level test server', () => {
       await eventually(() => server.liveCalls.every((call) => call.method !== 'read'));
       expect(server.calls.filter((call) => call.method === 'read' && !call.ended)).toHaveLength(2);
     });
+
+    it('closes promptly after reads it stopped early (the client waits for every call to end)', async () => {
+      // The server in a process of its own: there it has sent a whole page and its end before
+      // the client takes the first event, which is when an unconsumed call never ends.
+      await open();
+      const child = spawn(
+        process.execPath,
+        ['-r', '@swc-node/register', join(__dirname, 'serve.ts')],
+        { stdio: ['pipe', 'pipe', 'inherit'] },
+      );
+      const exited = once(child, 'exit');
+      try {
+        const [line] = (await once(child.stdout, 'data')) as [Buffer];
+        await closesPromptly(line.toString().trim());
+      } finally {
+        child.stdin.end();
+        await exited;
+      }
+    });
+
+    async function closesPromptly(connectionString: string): Promise<void> {
+      const store = new EventStoreDbEventStore({ connectionString });
+      const other = new EventStoreDbEventStore({ connectionString });
+      const streams = Array.from({ length: 60 }, () => uniqueStream());
+      await Promise.all(
+        streams.map((stream, i) => (i % 2 ? store : other).append(stream, [testEvent()])),
+      );
+      let after = 0;
+      for (;;) {
+        const page = await store.readAll(after, 7);
+        if (page.length === 0) break;
+        after = page[page.length - 1]!.position;
+      }
+      await store.headPosition();
+      await store.ping();
+      expect(await withTimeout(other.close(), 3000)).toBeUndefined();
+      expect(await withTimeout(store.close(), 3000)).toBeUndefined();
+    }
 
     it('leaves no read open after paging $all and reading streams', async () => {
       await open({ readPaceMs: 2 });

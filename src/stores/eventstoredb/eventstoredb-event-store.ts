@@ -399,25 +399,46 @@ export class EventStoreDbEventStore implements EventStore {
   }
 
   /**
-   * Iterates a read until `visit` answers true, the read ends, or the timer runs out; then
-   * cancels the gRPC call, which leaving the loop alone would not.
+   * Feeds a read to `visit` until it answers true, the read ends, or the timer runs out; then
+   * cancels the gRPC call, which leaving a `for await` would not. The read is kept flowing to
+   * its end even so: a call whose last responses were never consumed never ends, and the
+   * client's `dispose()` waits for every call it made to end.
    */
-  private async consume<E>(
+  private consume<E>(
     read: StreamingRead<E>,
     what: string,
     timeoutMs: number,
     visit: (item: E) => boolean | void,
   ): Promise<void> {
-    const timer = setTimeout(
-      () => read.destroy(new EventStoreDbTimeoutError(what, timeoutMs)),
-      timeoutMs,
-    );
-    try {
-      for await (const item of read as AsyncIterable<E>) if (visit(item) === true) return;
-    } finally {
-      clearTimeout(timer);
-      await read.cancel().catch(() => undefined);
-    }
+    return new Promise<void>((resolve, reject) => {
+      let done = false;
+      const finish = (error?: unknown) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        read.off('data', onData);
+        read.on('data', ignore);
+        read.on('error', ignore);
+        void read
+          .cancel()
+          .catch(ignore)
+          .then(() => (error === undefined ? resolve() : reject(error as Error)));
+      };
+      const onData = (item: E) => {
+        try {
+          if (visit(item) === true) finish();
+        } catch (error) {
+          finish(error);
+        }
+      };
+      const timer = setTimeout(
+        () => finish(new EventStoreDbTimeoutError(what, timeoutMs)),
+        timeoutMs,
+      );
+      read.on('data', onData);
+      read.once('end', () => finish());
+      read.once('error', (error) => finish(error));
+    });
   }
 
   // The stream's newest events, newest first, read from the leader (a follower may lag).
@@ -579,6 +600,8 @@ class Backoff {
     return Math.round(cap / 2 + (Math.random() * cap) / 2);
   }
 }
+
+function ignore(): void {}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
