@@ -1,4 +1,29 @@
-import { timeOrderedUuid } from './append-plan';
+import { InvalidEventError } from './errors';
+import { prepareAppend, timeOrderedUuid } from './append-plan';
+
+describe('prepareAppend', () => {
+  const metadata = {
+    actor: { sub: 'tester', role: 'programme_admin' as const },
+    correlationId: 'c-1',
+    causationId: null,
+    schemaVersion: 1,
+  };
+
+  it.each(['$metadata', '$>', '$user-created'])(
+    "refuses type %j: '$' is reserved for system events, on every adapter",
+    (type) => {
+      const attempt = () => prepareAppend('stream-1', [{ type, data: {}, metadata }]);
+      expect(attempt).toThrow(InvalidEventError);
+      expect(attempt).toThrow(/must not start with '\$'/);
+    },
+  );
+
+  it('accepts a type with a $ elsewhere', () => {
+    expect(prepareAppend('stream-1', [{ type: 'Paid$', data: {}, metadata }]).events).toHaveLength(
+      1,
+    );
+  });
+});
 
 describe('timeOrderedUuid', () => {
   it('is an RFC 9562 version 7 UUID carrying the time in its first 48 bits', () => {

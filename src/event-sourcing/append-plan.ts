@@ -102,6 +102,14 @@ export function prepareAppend(
         `type must be a string of 1 to ${MAX_EVENT_TYPE_LENGTH} characters`,
       );
     }
+    // `$` starts the types of system events (EventStoreDB's own, in $all): every adapter refuses
+    // it, so an event stored on one store is never invisible on another.
+    if (event.type.startsWith('$')) {
+      throw new InvalidEventError(
+        streamName,
+        `type '${event.type}' must not start with '$' (reserved for system events)`,
+      );
+    }
     if (event.data === null || typeof event.data !== 'object' || Array.isArray(event.data)) {
       throw new InvalidEventError(streamName, `data of '${event.type}' must be a JSON object`);
     }

@@ -51,7 +51,7 @@ export class Metrics {
     });
     new Gauge({
       name: 'projection_lag_events',
-      help: 'Events in the log a read model has not applied yet',
+      help: 'How far a read model is behind the head: events on SQLite and PostgreSQL, log bytes on EventStoreDB (docs/eventstoredb.md)',
       labelNames: ['projection'],
       registers: [this.registry],
       async collect() {

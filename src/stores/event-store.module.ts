@@ -1,5 +1,11 @@
 import { join } from 'node:path';
-import { type DynamicModule, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  type DynamicModule,
+  Inject,
+  Logger,
+  Module,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { TracedEventStore } from '../shared/command-trace';
 import {
@@ -46,7 +52,12 @@ export function createEventStoreAdapter(config: AppConfig): EventStore {
         timeouts: postgresTimeouts(config.REQUEST_TIMEOUT_MS),
       });
     case 'eventstoredb':
-      return new EventStoreDbEventStore({ connectionString: config.EVENTSTORE_CONNECTION_STRING! });
+      return new EventStoreDbEventStore({
+        connectionString: config.EVENTSTORE_CONNECTION_STRING!,
+        // Short reads (ping, heads) end before the request does, as on PostgreSQL.
+        readTimeoutMs: Math.floor(config.REQUEST_TIMEOUT_MS * 0.85),
+        log: new Logger('EventStoreDB'),
+      });
   }
 }
 

@@ -16,6 +16,11 @@ export interface ContractSubject {
   readonly openAnother: () => Promise<EventStore>;
   /** Closes everything and removes the storage. */
   readonly dispose: () => Promise<void>;
+  /**
+   * Writes `count` records of the store's own into the global log (EventStoreDB: `$`-typed
+   * events, events in `$` streams), which reads must pass over. Only stores that have them.
+   */
+  readonly writeSystemEvents?: (count: number) => Promise<void>;
 }
 
 /** What differs between adapters, stated rather than hidden. */
@@ -326,6 +331,35 @@ export function describeEventStoreContract(
         await other.close();
       });
 
+      it('pages past system records between ours, at every page size, without gaps or repeats', async () => {
+        const writeSystemEvents = subject.writeSystemEvents;
+        if (!writeSystemEvents) return;
+        const stream = uniqueStream();
+        const head = await store.headPosition();
+        await writeSystemEvents(2);
+        for (let i = 0; i < 10; i += 1) {
+          await store.append(stream, [testEvent('Paged', { i })]);
+          await writeSystemEvents(i % 4);
+        }
+        for (const size of [1, 2, 3, 5]) {
+          const seen: RecordedEvent[] = [];
+          let after = head;
+          for (;;) {
+            const page = await store.readAll(after, size);
+            if (page.length === 0) break;
+            expect(page.length).toBeLessThanOrEqual(size);
+            for (const event of page) expect(event.type.startsWith('$')).toBe(false);
+            seen.push(...page.filter((event) => event.streamName === stream));
+            after = page[page.length - 1]!.position;
+          }
+          expect(seen.map((event) => event.data.i)).toEqual(
+            Array.from({ length: 10 }, (_, i) => i),
+          );
+          // The head is our last event, not a system record after it.
+          expect(await store.headPosition()).toBe(seen[seen.length - 1]!.position);
+        }
+      });
+
       it('reports the head position: 0 when empty, then the last appended event', async () => {
         if (features.gapFreePositions) expect(await store.headPosition()).toBe(0);
         const { position } = await store.append(uniqueStream(), [testEvent('Head')]);
@@ -403,8 +437,11 @@ export function describeEventStoreContract(
 
       it('ends iteration when closed, delivering nothing more', async () => {
         const stream = uniqueStream();
+        // From the head before this test's append: on a shared log, position 0 would first
+        // deliver the events of earlier tests.
+        const head = await store.headPosition();
         await store.append(stream, [testEvent('Before')]);
-        const subscription = store.subscribeToAll(0);
+        const subscription = store.subscribeToAll(head);
         const iterator = subscription[Symbol.asyncIterator]();
         expect((await iterator.next()).value.type).toBe('Before');
         const pending = iterator.next();
