@@ -278,6 +278,14 @@ const ROUTES: Readonly<Record<string, Row>> = {
     ok: 200,
     arrange: shared,
   },
+  // Server-sent events for a client that asks for text/event-stream; this matrix asks without
+  // it and so gets the current position once, as JSON (test/e2e/changes.e2e-spec.ts streams).
+  'GET /v1/programmes/:programmeId/changes': {
+    roles: ['dashboard', ...STAFF_AND_UP],
+    owned: false,
+    ok: 200,
+    arrange: shared,
+  },
   // docs/API.md names "the applicant"; applicant and participant are the same student, and the code
   // lets both read their application.
   'GET /v1/applications/:applicationId': {
