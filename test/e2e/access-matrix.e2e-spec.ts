@@ -326,6 +326,23 @@ const ROUTES: Readonly<Record<string, Row>> = {
   'GET /health/ready': { roles: 'public', owned: false, ok: 200, arrange: shared },
   'GET /metrics': { roles: 'public', owned: false, ok: 200, arrange: shared },
   'GET /dashboard': { roles: 'public', owned: false, ok: 200, arrange: shared },
+  // The pages' shell and bundle hold no data: the pages ask the API with the reader's token.
+  'GET /dashboard/staff': { roles: 'public', owned: false, ok: 200, arrange: shared },
+  'GET /dashboard/participants/:participantId': {
+    roles: 'public',
+    owned: false,
+    ok: 200,
+    arrange: shared,
+  },
+  'GET /dashboard/assets/:file': {
+    roles: 'public',
+    owned: false,
+    ok: 200,
+    arrange: (f) => {
+      const target = shared(f);
+      return { ...target, params: { ...target.params, file: 'dashboard.js' } };
+    },
+  },
 };
 
 function shared(f: Fixture): Target {
