@@ -42,6 +42,9 @@ type Activity = {
 };
 
 const PAGE = 20;
+
+/** The outcome of the last decision sent from this page, shown again when the page is redrawn. */
+let lastOutcome: { base: string; text: string; error: boolean } | undefined;
 const DAY = 86_400_000;
 
 const text = (value: unknown): string =>
@@ -328,14 +331,27 @@ function pendingCard(
   etag: string | null,
   canDecide: boolean,
 ): HTMLElement {
-  const message = h('p', { class: 'message', role: 'status', id: 'decision-message' });
+  // The page is drawn again after a decision (and on every change): the outcome stays shown.
+  const message = h(
+    'p',
+    {
+      class: lastOutcome?.error ? 'message error' : 'message',
+      role: 'status',
+      id: 'decision-message',
+    },
+    lastOutcome?.base === base ? lastOutcome.text : '',
+  );
+  const remember = (text: string, error = false) => {
+    lastOutcome = { base, text, error };
+    message.className = error ? 'message error' : 'message';
+    message.textContent = text;
+  };
   const decide = async (
     activity: Activity,
     action: 'verification' | 'rejection',
     reason?: string,
   ) => {
-    message.className = 'message';
-    message.textContent = 'Sending…';
+    remember('Sending…');
     try {
       const answer = await api<{ position: number }>(
         `${base}/activities/${encodeURIComponent(activity.activityId)}/${action}`,
@@ -345,16 +361,17 @@ function pendingCard(
           headers: etag ? { 'if-match': etag } : {},
         },
       );
-      message.textContent = action === 'verification' ? 'Verified.' : 'Rejected.';
+      remember(action === 'verification' ? 'Verified.' : 'Rejected.');
       await context.refresh(answer.body.position);
     } catch (error) {
-      message.className = 'message error';
       if (error instanceof ApiError && error.status === 409) {
+        lastOutcome = undefined;
+        message.className = 'message error';
         message.replaceChildren(
           'This participant changed meanwhile: reload to see the change, then decide again. ',
           h('button', { type: 'button', onclick: () => void context.refresh() }, 'Reload'),
         );
-      } else message.textContent = (error as Error).message;
+      } else remember((error as Error).message, true);
     }
   };
   const rows = pending.map((activity) => {
@@ -393,8 +410,7 @@ function pendingCard(
                 class: 'reject',
                 onclick: () => {
                   if (!reason.value.trim()) {
-                    message.className = 'message error';
-                    message.textContent = 'Give a reason to reject.';
+                    remember('Give a reason to reject.', true);
                     reason.focus();
                     return;
                   }
