@@ -64,8 +64,13 @@ type Progress = {
 
     const bearer = async (role: Role, society?: string) =>
       (await app.auth(role, society ? { society, sub: `${role}-${society}` } : {})).authorization!;
+    // The last position this test wrote: reads wait for it (PostgreSQL's read models may lag).
+    let latest = 0;
     const apiGet = async <T>(url: string, authorization: string): Promise<T> => {
-      const response = await app.request({ method: 'GET', url, headers: { authorization } });
+      const read = url.includes('minPosition=')
+        ? url
+        : `${url}${url.includes('?') ? '&' : '?'}minPosition=${Math.max(latest, app.position)}`;
+      const response = await app.request({ method: 'GET', url: read, headers: { authorization } });
       expect(response.statusCode).toBe(200);
       return response.json<T>();
     };
@@ -77,7 +82,9 @@ type Progress = {
         payload: JSON.stringify(body),
       });
       expect(response.statusCode).toBeLessThan(300);
-      return response.json<{ position: number; activityId?: string }>();
+      const answer = response.json<{ position: number; activityId?: string }>();
+      latest = Math.max(latest, answer.position);
+      return answer;
     };
 
     /** A page signed in as a wall screen would be: `#token=` in the address. */
@@ -364,9 +371,19 @@ type Progress = {
       // Verify the first pending activity: its hours move from pending to verified.
       const first = page.locator('#pending tbody tr').first();
       const hours = Number(await first.locator('td.num').textContent());
-      await first.locator('button.verify').click();
+      const decided = async (action: string, click: () => Promise<void>) => {
+        const [response] = await Promise.all([
+          page.waitForResponse((r) => r.url().endsWith(`/${action}`)),
+          click(),
+        ]);
+        expect(response.status()).toBeLessThan(300);
+        return ((await response.json()) as { position: number }).position;
+      };
+      const verifiedAt = await decided('verification', () =>
+        first.locator('button.verify').click(),
+      );
       await page.locator('#decision-message', { hasText: 'Verified.' }).waitFor();
-      const verified = await apiGet<Progress>(url, staff);
+      const verified = await apiGet<Progress>(`${url}?minPosition=${verifiedAt}`, staff);
       expect(verified.verifiedHours.total).toBe(target.verifiedHours.total + hours);
       expect(verified.pendingHours).toBe(target.pendingHours - hours);
       await page.waitForFunction(
@@ -393,10 +410,12 @@ type Progress = {
       await row.locator('button.reject').click();
       await page.locator('#decision-message', { hasText: 'Give a reason' }).waitFor();
       await row.locator('input').fill('No attendance record.');
-      await row.locator('button.reject').click();
+      const rejectedAt = await decided('rejection', () => row.locator('button.reject').click());
       await page.locator('#decision-message', { hasText: 'Rejected.' }).waitFor();
       await row.waitFor({ state: 'detached', timeout: 2000 });
-      expect((await apiGet<Progress>(url, staff)).pendingHours).toBe(verified.pendingHours);
+      expect((await apiGet<Progress>(`${url}?minPosition=${rejectedAt}`, staff)).pendingHours).toBe(
+        verified.pendingHours,
+      );
 
       // A page that did not hear of a change (its live stream cut) sends a stale If-Match.
       const log = (title: string, hours: number) =>
@@ -419,12 +438,12 @@ type Progress = {
           );
         },
       );
-      await log('Poster session', 1);
+      const { position: last } = await log('Poster session', 1);
       await stale.locator('#pending button.verify').first().click();
       await stale.locator('#decision-message', { hasText: 'changed meanwhile' }).waitFor();
       await screenshot(stale, 'participant-conflict');
       // Nothing was verified by the refused click.
-      const after = await apiGet<Progress>(url, staff);
+      const after = await apiGet<Progress>(`${url}?minPosition=${last}`, staff);
       expect(after.verifiedHours.total).toBe(verified.verifiedHours.total);
       expect(after.pendingHours).toBe(verified.pendingHours + 3);
     });

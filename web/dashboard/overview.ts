@@ -163,7 +163,7 @@ function funnel(data: Figures): HTMLElement {
     {
       type: 'bar',
       data: {
-        labels: steps.map(([label, value]) => (value === null ? `${label} (hidden)` : label)),
+        labels: steps.map(([label, value]) => (value === null ? `${label} (–)` : label)),
         datasets: [
           {
             label: 'People at this step',
@@ -260,7 +260,7 @@ function pace(data: Figures): HTMLElement {
       data: {
         labels: ['Participants'],
         datasets: PACES.map(([key, label]) => ({
-          label: data.pace[key] === null ? `${label} (hidden)` : label,
+          label: data.pace[key] === null ? `${label} (–)` : label,
           data: [zero(data.pace[key])],
           backgroundColor: COLOURS[key],
           stack: 'pace',
