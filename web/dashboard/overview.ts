@@ -4,7 +4,7 @@
 import { api, withQuery } from './api';
 import { COLOURS, destroyCharts, draw } from './charts';
 import { chartCard, figure, h, table } from './dom';
-import type { ViewContext } from './main';
+import type { ViewContext } from './view';
 
 type Figures = {
   society: string | null;

@@ -3,7 +3,7 @@
 import { allPages } from './api';
 import { destroyCharts } from './charts';
 import { figure, h } from './dom';
-import type { ViewContext } from './main';
+import type { ViewContext } from './view';
 
 export type ParticipantRow = {
   participantId: string;
