@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Controller, Get, Header, Param, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Param, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/auth.guard';
 import { ApiProblem } from '../shared/api-problem';
+import { AppConfig } from '../config/app-config';
 
 /**
  * Where `npm run build` (scripts/build-web.mjs) writes the pages' bundled script and styles:
@@ -22,18 +23,6 @@ const TYPES: Readonly<Record<string, string>> = {
   'dashboard.js.LEGAL.txt': 'text/plain; charset=utf-8',
 };
 
-// The script talks to this origin only; Chart.js sets canvas sizes through element styles.
-const CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "frame-ancestors 'none'",
-  "base-uri 'none'",
-  "form-action 'self'",
-].join('; ');
-
 /**
  * `GET /dashboard` (programme overview), `/dashboard/staff` (a society's participants) and
  * `/dashboard/participants/:id` (one participant; as-of pickers for auditors): one HTML shell
@@ -48,14 +37,34 @@ const CSP = [
 @Controller('dashboard')
 export class DashboardPageController {
   private readonly files = new Map<string, Buffer>();
+  private readonly page: string;
+  private readonly policy: string;
+
+  constructor(@Inject(AppConfig) config: AppConfig) {
+    // With OIDC the page reads the provider's discovery document and token endpoint itself.
+    const issuer =
+      config.DASHBOARD_OIDC_CLIENT_ID !== undefined && config.AUTH_ISSUER !== undefined
+        ? config.AUTH_ISSUER
+        : undefined;
+    const settings = {
+      roleClaim: config.AUTH_JWKS_URL !== undefined ? config.AUTH_ROLE_CLAIM : 'role',
+      societyClaim: config.AUTH_JWKS_URL !== undefined ? config.AUTH_SOCIETY_CLAIM : 'society',
+      ...(issuer !== undefined
+        ? { oidc: { issuer, clientId: config.DASHBOARD_OIDC_CLIENT_ID } }
+        : {}),
+    };
+    this.page = PAGE.replace('{{settings}}', escapeAttribute(JSON.stringify(settings)));
+    this.policy = contentSecurityPolicy(issuer !== undefined ? originOf(issuer) : undefined);
+  }
 
   @Get(['', 'staff', 'participants/:participantId'])
-  @Header('Content-Type', 'text/html; charset=utf-8')
-  @Header('Cache-Control', 'no-store')
-  @Header('Content-Security-Policy', CSP)
-  @Header('Referrer-Policy', 'no-referrer')
-  page(): string {
-    return PAGE;
+  html(@Res() reply: FastifyReply): void {
+    void reply
+      .header('content-type', 'text/html; charset=utf-8')
+      .header('cache-control', 'no-store')
+      .header('content-security-policy', this.policy)
+      .header('referrer-policy', 'no-referrer')
+      .send(this.page);
   }
 
   @Get('assets/:file')
@@ -90,12 +99,44 @@ export class DashboardPageController {
   }
 }
 
+// The script talks to this origin only (and to the OIDC provider's, when there is one); Chart.js
+// sets canvas sizes through element styles.
+function contentSecurityPolicy(provider: string | undefined): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    `connect-src 'self'${provider ? ` ${provider}` : ''}`,
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+  ].join('; ');
+}
+
+function originOf(url: string): string | undefined {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return undefined;
+  }
+}
+
+function escapeAttribute(text: string): string {
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/"/g, '&quot;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;');
+}
+
 const PAGE = `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="icon" href="data:,">
+<meta name="dashboard-settings" content="{{settings}}">
 <title>Programme dashboard</title>
 <link rel="stylesheet" href="/dashboard/assets/dashboard-style.css">
 <script src="/dashboard/assets/dashboard.js" defer></script>

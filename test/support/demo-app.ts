@@ -16,8 +16,14 @@ export type DemoApp = TestApp & {
   readonly position: number;
 };
 
-export async function startDemoApp(kind: StoreKind): Promise<DemoApp> {
-  const t = await startApp(await freshEnv(kind), new FixedClock(new Date(DEMO_TODAY)));
+export async function startDemoApp(
+  kind: StoreKind,
+  settings: NodeJS.ProcessEnv = {},
+): Promise<DemoApp> {
+  const t = await startApp(
+    { ...(await freshEnv(kind)), ...settings },
+    new FixedClock(new Date(DEMO_TODAY)),
+  );
   try {
     const vault = t.app.get(PersonalDataVault);
     await vault.ready();

@@ -23,14 +23,30 @@ export const token = {
   clear: (): void => sessionStorage.removeItem(TOKEN_KEY),
 };
 
-/** The token's claims, unverified (the server verifies it); null when it is not a JWT. */
-export function claimsOf(value: string | null): Claims | null {
+/**
+ * The token's claims, unverified (the server verifies it), read with the claim names the service
+ * uses (a provider's may differ); null when it is not a JWT with a role.
+ */
+export function claimsOf(
+  value: string | null,
+  names: { roleClaim: string; societyClaim: string } = {
+    roleClaim: 'role',
+    societyClaim: 'society',
+  },
+): Claims | null {
   const payload = value?.split('.')[1];
   if (!payload) return null;
   try {
     const json = atob(payload.replace(/-/g, '+').replace(/_/g, '/'));
-    const claims = JSON.parse(json) as Partial<Claims>;
-    return typeof claims.role === 'string' ? (claims as Claims) : null;
+    const claims = JSON.parse(json) as Record<string, unknown>;
+    const role = claims[names.roleClaim];
+    const society = claims[names.societyClaim];
+    if (typeof role !== 'string') return null;
+    return {
+      role,
+      sub: typeof claims.sub === 'string' ? claims.sub : '',
+      ...(typeof society === 'string' ? { society } : {}),
+    };
   } catch {
     return null;
   }

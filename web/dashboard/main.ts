@@ -12,10 +12,18 @@ import {
 } from './api';
 import { destroyCharts } from './charts';
 import { h, time } from './dom';
+import { completeSignIn, signIn, type OidcSettings } from './oidc';
 import { overview } from './overview';
 import { participantPage } from './participant';
 import { staffTable } from './staff';
 import type { Programme, View, ViewContext } from './view';
+
+/** What the service says in the page: its claim names, and its OIDC provider if it has one. */
+type Settings = { roleClaim: string; societyClaim: string; oidc?: OidcSettings };
+const settings = JSON.parse(
+  document.querySelector('meta[name="dashboard-settings"]')?.getAttribute('content') ??
+    '{"roleClaim":"role","societyClaim":"society"}',
+) as Settings;
 
 const main = document.getElementById('main') as HTMLElement;
 const status = document.getElementById('status') as HTMLElement;
@@ -43,42 +51,73 @@ function showSignIn(message?: string): void {
     required: true,
     'aria-describedby': 'token-help',
   });
+  const oidc = settings.oidc;
+  const form = h(
+    'form',
+    {
+      id: 'sign-in',
+      onsubmit: (event: Event) => {
+        event.preventDefault();
+        token.set(input.value);
+        void start();
+      },
+    },
+    h('label', { for: 'token' }, 'Bearer token'),
+    input,
+    h(
+      'p',
+      { id: 'token-help', class: 'hint' },
+      'Kept in this browser tab only. A wall screen can open /dashboard#token=… instead. ',
+      'Locally: npm run -s cli -- token --role dashboard',
+    ),
+    h('button', { type: 'submit' }, 'Sign in'),
+  );
   main.replaceChildren(
     h(
       'section',
       { class: 'card sign-in', 'aria-labelledby': 'sign-in-title' },
       h('h1', { id: 'sign-in-title' }, 'Sign in'),
       message ? h('p', { class: 'error', role: 'alert' }, message) : null,
-      h(
-        'form',
-        {
-          id: 'sign-in',
-          onsubmit: (event: Event) => {
-            event.preventDefault();
-            token.set(input.value);
-            void start();
-          },
-        },
-        h('label', { for: 'token' }, 'Bearer token'),
-        input,
-        h(
-          'p',
-          { id: 'token-help', class: 'hint' },
-          'Kept in this browser tab only. A wall screen can open /dashboard#token=… instead. ',
-          'Locally: npm run -s cli -- token --role dashboard',
-        ),
-        h('button', { type: 'submit' }, 'Sign in'),
-      ),
+      // With a provider, its sign-in comes first; a pasted token stays possible for operators.
+      oidc
+        ? h(
+            'p',
+            {},
+            h(
+              'a',
+              {
+                href: '#',
+                id: 'oidc-sign-in',
+                class: 'button',
+                onclick: (event: Event) => {
+                  event.preventDefault();
+                  signIn(oidc).catch((error: Error) => showSignIn(error.message));
+                },
+              },
+              'Sign in with your organisation account',
+            ),
+          )
+        : null,
+      oidc ? h('details', {}, h('summary', {}, 'Paste a token instead'), form) : form,
     ),
   );
-  input.focus();
+  if (oidc) document.getElementById('oidc-sign-in')?.focus();
+  else input.focus();
 }
 
 let stopFollowing: (() => void) | undefined;
 
 async function start(): Promise<void> {
   stopFollowing?.();
-  const claims = claimsOf(token.get());
+  if (settings.oidc) {
+    try {
+      await completeSignIn(settings.oidc);
+    } catch (error) {
+      showSignIn((error as Error).message);
+      return;
+    }
+  }
+  const claims = claimsOf(token.get(), settings);
   if (!claims) {
     showSignIn(token.get() ? 'That is not a token this service issues.' : undefined);
     return;
