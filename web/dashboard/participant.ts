@@ -273,7 +273,7 @@ function cumulative(progress: Progress, activities: readonly Activity[]): HTMLEl
             pointRadius: 4,
           },
           {
-            label: `Expected at a linear pace (${progress.requiredHours} h by ${progress.windowEnd})`,
+            label: 'Expected at a linear pace',
             data: [
               { x: start, y: 0 },
               { x: end, y: progress.requiredHours },
@@ -376,14 +376,19 @@ function pendingCard(
   };
   const rows = pending.map((activity) => {
     const reasonId = `reason-${activity.activityId}`;
-    const reason = h('input', { id: reasonId, type: 'text', maxlength: 500, placeholder: 'why' });
+    const reason = h('input', {
+      id: reasonId,
+      type: 'text',
+      maxlength: 500,
+      placeholder: 'reason to reject',
+    });
     return h(
       'tr',
       { 'data-activity': activity.activityId },
       h('th', { scope: 'row' }, activity.title),
-      h('td', {}, activity.pillar),
-      h('td', { class: 'num' }, figure(activity.hours)),
-      h('td', {}, activity.occurredOn),
+      h('td', { 'data-label': 'Pillar' }, activity.pillar),
+      h('td', { class: 'num', 'data-label': 'Hours' }, figure(activity.hours)),
+      h('td', { 'data-label': 'Date' }, activity.occurredOn),
       canDecide
         ? h(
             'td',
@@ -430,21 +435,25 @@ function pendingCard(
     pending.length === 0
       ? h('p', { class: 'hint' }, 'Nothing waits for verification.')
       : h(
-          'table',
-          { class: 'data' },
-          h('caption', { class: 'visually-hidden' }, 'Activities waiting for verification'),
+          'div',
+          { class: 'scroll' },
           h(
-            'thead',
-            {},
+            'table',
+            { class: 'data' },
+            h('caption', { class: 'visually-hidden' }, 'Activities waiting for verification'),
             h(
-              'tr',
+              'thead',
               {},
-              ...['Activity', 'Pillar', 'Hours', 'Date', canDecide ? 'Decision' : null]
-                .filter((label): label is string => label !== null)
-                .map((label) => h('th', { scope: 'col' }, label)),
+              h(
+                'tr',
+                {},
+                ...['Activity', 'Pillar', 'Hours', 'Date', canDecide ? 'Decision' : null]
+                  .filter((label): label is string => label !== null)
+                  .map((label) => h('th', { scope: 'col' }, label)),
+              ),
             ),
+            h('tbody', {}, ...rows),
           ),
-          h('tbody', {}, ...rows),
         ),
     message,
   );

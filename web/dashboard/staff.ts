@@ -74,10 +74,12 @@ export async function staffTable(context: ViewContext, minPosition: number): Pro
     `/v1/programmes/${encodeURIComponent(context.programme.programmeId)}/participants`,
     { society: context.society, minPosition },
   );
+  // One society's staff need no society column (and a phone has no room for it).
+  const columns = context.society ? COLUMNS.filter((c) => c.key !== 'society') : COLUMNS;
   const body = h('tbody', {});
   const head = h('tr', {});
   const render = (): void => {
-    const column = COLUMNS.find((c) => c.key === sort.key) ?? COLUMNS[0]!;
+    const column = columns.find((c) => c.key === sort.key) ?? columns[0]!;
     const sorted = [...rows].sort((a, b) => {
       const x = column.value(a);
       const y = column.value(b);
@@ -86,7 +88,7 @@ export async function staffTable(context: ViewContext, minPosition: number): Pro
       return sort.ascending ? order : -order;
     });
     head.replaceChildren(
-      ...COLUMNS.map((c) =>
+      ...columns.map((c) =>
         h(
           'th',
           {
@@ -121,7 +123,7 @@ export async function staffTable(context: ViewContext, minPosition: number): Pro
         h(
           'tr',
           { 'data-participant': row.participantId },
-          ...COLUMNS.map((c, index) => {
+          ...columns.map((c, index) => {
             const content = c.show
               ? c.show(row)
               : c.numeric
@@ -147,17 +149,26 @@ export async function staffTable(context: ViewContext, minPosition: number): Pro
     ),
     h(
       'div',
-      { class: 'card table-card' },
+      { class: 'card' },
       h(
-        'table',
-        { class: 'data sortable', id: 'participants' },
+        'p',
+        { class: 'hint', id: 'participants-hint' },
+        'Verified hours per pillar, pending hours and pace as of today. Select a column heading to sort.',
+      ),
+      h(
+        'div',
+        { class: 'scroll' },
         h(
-          'caption',
-          {},
-          `Participants, ${scope}: verified hours per pillar, pending hours and pace as of today. Select a column heading to sort.`,
+          'table',
+          {
+            class: 'data sortable',
+            id: 'participants',
+            'aria-describedby': 'participants-hint',
+          },
+          h('caption', { class: 'visually-hidden' }, `Participants, ${scope}`),
+          h('thead', {}, head),
+          body,
         ),
-        h('thead', {}, head),
-        body,
       ),
       rows.length === 0 ? h('p', { class: 'hint' }, 'No participants yet.') : null,
     ),
