@@ -92,6 +92,27 @@ module.exports = {
         ],
       },
     },
+    {
+      name: 'pages-apart-from-the-service',
+      comment:
+        'web/ is the browser script of the dashboard pages: it talks to the service over HTTP only, and the service serves its bundle without importing it.',
+      severity: 'error',
+      from: { path: '^web/' },
+      to: { path: '^(src|test|bench)/' },
+    },
+    {
+      name: 'service-apart-from-the-pages',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { path: '^web/' },
+    },
+    {
+      name: 'pages-browser-only',
+      comment: 'The browser script may not use Node built-ins (it would not bundle for a browser).',
+      severity: 'error',
+      from: { path: '^web/' },
+      to: { dependencyTypes: ['core'] },
+    },
     ...layerRules,
     {
       name: 'no-circular',

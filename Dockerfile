@@ -20,6 +20,9 @@ COPY package.json package-lock.json ./
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The dashboard pages' script, bundled with Chart.js into dist/web by the build (esbuild).
+COPY web ./web
+COPY scripts/build-web.mjs ./scripts/build-web.mjs
 RUN npm run build
 RUN npm prune --omit=dev
 

@@ -22,6 +22,7 @@ import { limitRequestRate } from './http/rate-limit';
 import { installRequestTimeout } from './http/request-timeout';
 import { echoRequestIds, requestIdOf } from './http/request-context';
 import { installDrain } from './http/drain';
+import { installEventStreams } from './http/event-stream';
 import { CachingValidationPipe } from './http/validation-pipe';
 
 /** How `createApp` logs. */
@@ -84,6 +85,7 @@ export async function createApp(
   installParameterCheck(fastify);
   installRequestTimeout(fastify, config.REQUEST_TIMEOUT_MS);
   installDrain(fastify);
+  installEventStreams(fastify);
   // 0 turns the limit off; the plugin itself would read it as "refuse everything".
   if (config.RATE_LIMIT_PER_MINUTE > 0) await limitRequestRate(app, config.RATE_LIMIT_PER_MINUTE);
   app.get(Metrics).instrument(fastify);

@@ -1,10 +1,17 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { Client } from 'pg';
 
 /**
- * A fresh PostgreSQL database for this test run (the machine's server at 127.0.0.1:5432 unless
+ * The dashboard pages' bundle, then a fresh PostgreSQL database for this test run (the machine's server at 127.0.0.1:5432 unless
  * TEST_POSTGRES_URL says otherwise). Its URL reaches the test workers through the environment.
  */
 export default async function globalSetup(): Promise<void> {
+  // The dashboard pages' bundle (dist/web/), which the app serves and the browser tests load:
+  // built here, in well under a second, so a test run never uses a stale or missing one.
+  execFileSync(process.execPath, [join(__dirname, '..', 'scripts', 'build-web.mjs')], {
+    stdio: 'inherit',
+  });
   const admin = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   const name = `progress_test_${Date.now()}_${process.pid}`;
   const client = new Client({ connectionString: admin });

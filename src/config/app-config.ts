@@ -171,6 +171,17 @@ export class AppConfig {
   readonly AUTH_SOCIETY_CLAIM: string = 'society';
 
   /**
+   * The dashboard pages' client id at the OpenID Connect provider (a public client, no secret).
+   * With it and AUTH_ISSUER, the pages offer a sign-in link (authorization code with PKCE, the
+   * provider's endpoints from its discovery document) instead of a pasted token. The provider
+   * must allow `<this service>/dashboard` as a redirect URI, and send CORS headers on its
+   * discovery document and token endpoint.
+   */
+  @IsOptional()
+  @Matches(/^\S+$/, { message: 'DASHBOARD_OIDC_CLIENT_ID must be a client id without spaces' })
+  readonly DASHBOARD_OIDC_CLIENT_ID?: string;
+
+  /**
    * The smallest group of people the `dashboard` role sees a figure about (docs/API.md, "Privacy"):
    * smaller counts and their hours are shown as null.
    */
@@ -342,6 +353,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     'AUTH_ROLE_CLAIM',
     'AUTH_SOCIETY_CLAIM',
     'DASHBOARD_MIN_GROUP',
+    'DASHBOARD_OIDC_CLIENT_ID',
     'METRICS_TOKEN',
     'RATE_LIMIT_PER_MINUTE',
     'REQUEST_TIMEOUT_MS',

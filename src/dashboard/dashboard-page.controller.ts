@@ -1,23 +1,133 @@
-import { Controller, Get, Header } from '@nestjs/common';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Controller, Get, Inject, Param, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/auth.guard';
+import { ApiProblem } from '../shared/api-problem';
+import { AppConfig } from '../config/app-config';
 
 /**
- * `GET /dashboard`: a page for dashboard screens and staff. It holds no data itself: it asks
- * `GET /v1/programmes/:id/dashboard` with the bearer token pasted into it (kept in the tab's
- * session storage only), so the API's roles and society scoping apply unchanged, and refreshes
- * every 30 seconds. Aggregates only, as the API gives them.
+ * Where `npm run build` (scripts/build-web.mjs) writes the pages' bundled script and styles:
+ * `dist/web/`, found from here whether this file runs compiled (dist/dashboard/) or as source
+ * under the tests (src/dashboard/).
+ */
+const ASSETS = join(__dirname, '..', '..', 'dist', 'web');
+
+/** The files a page may ask for, and their types; nothing else is read from disk. */
+const TYPES: Readonly<Record<string, string>> = {
+  'dashboard.js': 'text/javascript; charset=utf-8',
+  'dashboard.js.map': 'application/json; charset=utf-8',
+  'dashboard-style.css': 'text/css; charset=utf-8',
+  'dashboard-style.css.map': 'application/json; charset=utf-8',
+  'dashboard.js.LEGAL.txt': 'text/plain; charset=utf-8',
+};
+
+/**
+ * `GET /dashboard` (programme overview), `/dashboard/staff` (a society's participants) and
+ * `/dashboard/participants/:id` (one participant; as-of pickers for auditors): one HTML shell
+ * and one bundled script, which picks the view from the path. The pages hold no data: they ask
+ * the API with the token pasted into them or given as `#token=` (kept in the tab's session
+ * storage only), so the API's roles and society scoping apply unchanged, and follow
+ * `GET /v1/programmes/:id/changes` to refetch when the read models move. Everything is served
+ * from here: no CDN, so the pages work on an intranet without the internet.
  */
 @Public()
 @ApiExcludeController()
 @Controller('dashboard')
 export class DashboardPageController {
-  @Get()
-  @Header('Content-Type', 'text/html; charset=utf-8')
-  @Header('Cache-Control', 'no-store')
-  page(): string {
-    return PAGE;
+  private readonly files = new Map<string, Buffer>();
+  private readonly page: string;
+  private readonly policy: string;
+
+  constructor(@Inject(AppConfig) config: AppConfig) {
+    // With OIDC the page reads the provider's discovery document and token endpoint itself.
+    const issuer =
+      config.DASHBOARD_OIDC_CLIENT_ID !== undefined && config.AUTH_ISSUER !== undefined
+        ? config.AUTH_ISSUER
+        : undefined;
+    const settings = {
+      roleClaim: config.AUTH_JWKS_URL !== undefined ? config.AUTH_ROLE_CLAIM : 'role',
+      societyClaim: config.AUTH_JWKS_URL !== undefined ? config.AUTH_SOCIETY_CLAIM : 'society',
+      ...(issuer !== undefined
+        ? { oidc: { issuer, clientId: config.DASHBOARD_OIDC_CLIENT_ID } }
+        : {}),
+    };
+    this.page = PAGE.replace('{{settings}}', escapeAttribute(JSON.stringify(settings)));
+    this.policy = contentSecurityPolicy(issuer !== undefined ? originOf(issuer) : undefined);
   }
+
+  @Get(['', 'staff', 'participants/:participantId'])
+  html(@Res() reply: FastifyReply): void {
+    void reply
+      .header('content-type', 'text/html; charset=utf-8')
+      .header('cache-control', 'no-store')
+      .header('content-security-policy', this.policy)
+      .header('referrer-policy', 'no-referrer')
+      .send(this.page);
+  }
+
+  @Get('assets/:file')
+  asset(@Param('file') file: string, @Res() reply: FastifyReply): void {
+    const type = TYPES[file];
+    const content = type ? this.read(file) : undefined;
+    if (!type || !content)
+      throw new ApiProblem(
+        404,
+        'NOT_FOUND',
+        type
+          ? `The dashboard's ${file} is not built; run npm run build.`
+          : `No dashboard file ${file}.`,
+      );
+    void reply
+      .header('content-type', type)
+      // Not hashed in their names: revalidated, cheaply, on each load.
+      .header('cache-control', 'no-cache')
+      .send(content);
+  }
+
+  private read(file: string): Buffer | undefined {
+    let content = this.files.get(file);
+    if (content) return content;
+    try {
+      content = readFileSync(join(ASSETS, file));
+    } catch {
+      return undefined;
+    }
+    this.files.set(file, content);
+    return content;
+  }
+}
+
+// The script talks to this origin only (and to the OIDC provider's, when there is one); Chart.js
+// sets canvas sizes through element styles.
+function contentSecurityPolicy(provider: string | undefined): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    `connect-src 'self'${provider ? ` ${provider}` : ''}`,
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+  ].join('; ');
+}
+
+function originOf(url: string): string | undefined {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return undefined;
+  }
+}
+
+function escapeAttribute(text: string): string {
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/"/g, '&quot;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;');
 }
 
 const PAGE = `<!doctype html>
@@ -25,84 +135,24 @@ const PAGE = `<!doctype html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
+<meta name="dashboard-settings" content="{{settings}}">
 <title>Programme dashboard</title>
-<style>
-  body { font: 15px/1.4 system-ui, sans-serif; margin: 2rem auto; max-width: 60rem; padding: 0 1rem; color: #1d2330; }
-  form { display: flex; flex-wrap: wrap; gap: .5rem; align-items: end; margin-bottom: 1.5rem; }
-  label { display: flex; flex-direction: column; font-size: 12px; color: #555; }
-  input, select, button { font: inherit; padding: .35rem .5rem; }
-  .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(11rem, 1fr)); gap: .75rem; }
-  .card { border: 1px solid #d6dae3; border-radius: 6px; padding: .75rem; }
-  .card b { display: block; font-size: 1.6rem; }
-  #status { color: #555; margin: .5rem 0 1rem; }
-  #status.error { color: #a11; }
-</style>
+<link rel="stylesheet" href="/dashboard/assets/dashboard-style.css">
+<script src="/dashboard/assets/dashboard.js" defer></script>
 </head>
 <body>
-<h1>Programme dashboard</h1>
-<form id="form">
-  <label>Bearer token (dashboard, staff, admin or auditor)<input id="token" type="password" size="40" autocomplete="off" required></label>
-  <label>Programme<select id="programme"></select></label>
-  <label>Society (blank: all)<input id="society" size="6" pattern="[A-Z][A-Z0-9]{1,15}" placeholder="B33"></label>
-  <button>Show</button>
-</form>
-<div id="status">Paste a token (npm run -s cli -- token --role dashboard) and press Show.</div>
-<div id="cards" class="grid"></div>
-<script>
-const $ = (id) => document.getElementById(id);
-const labels = [
-  ['applications', 'Applications'], ['eligible', 'Eligible'], ['recommended', 'Recommended'],
-  ['recommendationQuota', 'Recommendation quota'], ['matched', 'Matched'], ['enrolled', 'Enrolled'],
-  ['active', 'Active'], ['completed', 'Completed'], ['withdrawn', 'Withdrawn'],
-  ['behind', 'Behind pace'], ['atRisk', 'At risk'],
-];
-let timer;
-$('token').value = sessionStorage.getItem('token') || '';
-async function api(path) {
-  const response = await fetch(path, { headers: { authorization: 'Bearer ' + $('token').value.trim() } });
-  const body = await response.json();
-  if (!response.ok) throw new Error(body.detail || body.title || response.statusText);
-  return body;
-}
-function card(label, value) {
-  const div = document.createElement('div');
-  div.className = 'card';
-  const b = document.createElement('b');
-  // null is a figure about too few people for this token to see (DASHBOARD_MIN_GROUP).
-  b.textContent = value === null ? '–' : String(value);
-  if (value === null) div.title = 'Hidden: about fewer people than the minimum group';
-  div.append(b, document.createTextNode(label));
-  return div;
-}
-async function show() {
-  clearTimeout(timer);
-  sessionStorage.setItem('token', $('token').value.trim());
-  try {
-    if ($('programme').options.length === 0) {
-      for (const programme of (await api('/v1/programmes')).items) {
-        $('programme').append(new Option(programme.name || programme.programmeId, programme.programmeId));
-      }
-    }
-    const society = $('society').value.trim();
-    const path = '/v1/programmes/' + encodeURIComponent($('programme').value) + '/dashboard' +
-      (society ? '?society=' + encodeURIComponent(society) : '');
-    const data = await api(path);
-    const cards = labels.map(([key, label]) => card(label, data[key]));
-    for (const [pillar, hours] of Object.entries(data.verifiedHours)) {
-      if (pillar !== 'suppressed') cards.push(card('Verified hours: ' + pillar, hours));
-    }
-    $('cards').replaceChildren(...cards);
-    $('status').className = '';
-    $('status').textContent = (data.society ? 'Society ' + data.society : 'All societies') + ' · updated ' + new Date().toLocaleTimeString();
-    timer = setTimeout(show, 30000);
-  } catch (error) {
-    $('status').className = 'error';
-    $('status').textContent = error.message;
-  }
-}
-$('form').addEventListener('submit', (event) => { event.preventDefault(); show(); });
-if ($('token').value) show();
-</script>
+<a class="skip" href="#main">Skip to content</a>
+<header class="top">
+  <a class="brand" href="/dashboard">Talent programme</a>
+  <nav id="nav" aria-label="Pages"></nav>
+  <div class="account" id="account"></div>
+</header>
+<div class="statusbar">
+  <span id="live" hidden></span>
+  <span id="status" role="status" aria-live="polite"></span>
+</div>
+<main id="main" tabindex="-1"><p>Loading…</p><noscript>These pages need JavaScript.</noscript></main>
 </body>
 </html>
 `;

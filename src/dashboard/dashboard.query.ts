@@ -3,6 +3,7 @@ import { PILLARS, type ProgrammeRules } from '../programmes/domain/programme';
 import type { ReadModels } from '../projections/read-models';
 import { applicationsProjection } from '../applications/queries/applications.projection';
 import { progressViews } from '../participants/queries/progress.projection';
+import { PACES, type Pace } from '../participants/domain/pace';
 
 /** What `GET /v1/programmes/:programmeId/dashboard` answers (see `dashboardFigures`). */
 export type DashboardFigures = Awaited<ReturnType<typeof dashboardFigures>>;
@@ -55,7 +56,13 @@ export async function dashboardFigures(
     withdrawn: progress.filter(({ view }) => view.status === 'withdrawn').length,
     behind: progress.filter(({ view }) => view.pace === 'behind').length,
     atRisk: progress.filter(({ view }) => view.pace === 'at_risk').length,
+    declined: count(['declined']),
+    notSelected: count(['not_selected']),
   };
+  const paces = Object.fromEntries(
+    PACES.map((pace) => [pace, progress.filter(({ view }) => view.pace === pace).length]),
+  ) as Record<Pace, number>;
+  const expected = progress.reduce((sum, { view }) => sum + view.expectedHoursToDate, 0);
   return {
     programmeId,
     society: society ?? null,
@@ -78,6 +85,15 @@ export async function dashboardFigures(
     },
     behind: shown(people.behind),
     atRisk: shown(people.atRisk),
-    suppressed: Object.values(people).some(tooFew),
+    declined: shown(people.declined),
+    notSelected: shown(people.notSelected),
+    /** Participants by pace (the funnel's last step and the pace bar), counts like the others. */
+    pace: Object.fromEntries(PACES.map((pace) => [pace, shown(paces[pace])])) as Record<
+      Pace,
+      number | null
+    >,
+    /** What a linear pace expects by today, summed over the participants; hidden with the hours. */
+    expectedHoursToDate: hoursSuppressed ? null : Math.round(expected * 10) / 10,
+    suppressed: [...Object.values(people), ...Object.values(paces)].some(tooFew),
   };
 }

@@ -108,6 +108,7 @@ export class ProjectionRunner {
   private readonly failures = new Map<string, Failure>();
   private readonly retryCounts = new Map<string, number>();
   private readonly sleepers = new Set<() => void>();
+  private readonly listeners = new Set<(position: number) => void>();
   private supervising = false;
   private wakeSupervisor: (() => void) | undefined;
   private stopped = false;
@@ -148,6 +149,16 @@ export class ProjectionRunner {
   /** The lowest position every projection has applied. */
   get position(): number {
     return Math.min(...[...this.positions.values()], Number.MAX_SAFE_INTEGER);
+  }
+
+  /**
+   * Calls `listener` with the new `position` each time the lowest position every projection has
+   * applied moves (the server-sent changes stream); returns what stops it. A listener must not
+   * throw: it runs inside the runner's loop.
+   */
+  onAdvance(listener: (position: number) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** Each projection's checkpoint. */
@@ -568,9 +579,11 @@ export class ProjectionRunner {
   }
 
   private advance(projection: string, position: number): void {
+    const before = this.position;
     this.positions.set(projection, position);
     const reached = this.position;
     for (const waiter of [...this.waiters]) if (reached >= waiter.position) waiter.resolve(true);
+    if (reached !== before) for (const listener of [...this.listeners]) listener(reached);
   }
 }
 

@@ -278,6 +278,14 @@ const ROUTES: Readonly<Record<string, Row>> = {
     ok: 200,
     arrange: shared,
   },
+  // Server-sent events for a client that asks for text/event-stream; this matrix asks without
+  // it and so gets the current position once, as JSON (test/e2e/changes.e2e-spec.ts streams).
+  'GET /v1/programmes/:programmeId/changes': {
+    roles: ['dashboard', ...STAFF_AND_UP],
+    owned: false,
+    ok: 200,
+    arrange: shared,
+  },
   // docs/API.md names "the applicant"; applicant and participant are the same student, and the code
   // lets both read their application.
   'GET /v1/applications/:applicationId': {
@@ -318,6 +326,23 @@ const ROUTES: Readonly<Record<string, Row>> = {
   'GET /health/ready': { roles: 'public', owned: false, ok: 200, arrange: shared },
   'GET /metrics': { roles: 'public', owned: false, ok: 200, arrange: shared },
   'GET /dashboard': { roles: 'public', owned: false, ok: 200, arrange: shared },
+  // The pages' shell and bundle hold no data: the pages ask the API with the reader's token.
+  'GET /dashboard/staff': { roles: 'public', owned: false, ok: 200, arrange: shared },
+  'GET /dashboard/participants/:participantId': {
+    roles: 'public',
+    owned: false,
+    ok: 200,
+    arrange: shared,
+  },
+  'GET /dashboard/assets/:file': {
+    roles: 'public',
+    owned: false,
+    ok: 200,
+    arrange: (f) => {
+      const target = shared(f);
+      return { ...target, params: { ...target.params, file: 'dashboard.js' } };
+    },
+  },
 };
 
 function shared(f: Fixture): Target {

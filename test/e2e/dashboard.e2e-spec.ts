@@ -59,6 +59,9 @@ async function buildCohort(t: TestApp): Promise<Cohort> {
   return { position, participantId, declinedId: others[1]! };
 }
 
+// What a linear pace expects of the two participants on TODAY, half-way through their first year.
+const EXPECTED_TO_DATE = 119.7;
+
 const EXACT = {
   programmeId: P,
   society: 'B33',
@@ -74,6 +77,10 @@ const EXACT = {
   verifiedHours: { political: 0, professional: 0, social: 20, total: 20, suppressed: false },
   behind: 0,
   atRisk: 2,
+  declined: 1,
+  notSelected: 0,
+  pace: { ahead: 0, on_track: 0, behind: 0, at_risk: 2, completed: 0, withdrawn: 0 },
+  expectedHoursToDate: EXPECTED_TO_DATE,
   suppressed: false,
 };
 
@@ -120,6 +127,9 @@ describe('dashboard small cells (docs/API.md, "Privacy": DASHBOARD_MIN_GROUP)', 
         suppressed: true,
       },
       atRisk: null,
+      declined: null,
+      pace: { ...EXACT.pace, at_risk: null },
+      expectedHoursToDate: null,
       suppressed: true,
     });
   });
@@ -140,6 +150,9 @@ describe('dashboard small cells (docs/API.md, "Privacy": DASHBOARD_MIN_GROUP)', 
         suppressed: true,
       },
       atRisk: null,
+      declined: null,
+      pace: { ...EXACT.pace, at_risk: null },
+      expectedHoursToDate: null,
       suppressed: true,
     });
     await t.close(false);

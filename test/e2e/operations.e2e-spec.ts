@@ -81,12 +81,20 @@ describe('operations: metrics, docs and the dashboard page', () => {
     expect(programmes.statusCode).toBe(200);
   });
 
-  it('GET /dashboard: the page, which reads the dashboard API with the token given to it', async () => {
+  it('GET /dashboard: the page, whose bundled script reads the API with the token given to it; nothing from a CDN', async () => {
     const response = await t.request({ method: 'GET', url: '/dashboard' });
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toContain('text/html');
+    expect(response.headers['content-security-policy']).toContain("script-src 'self'");
     expect(response.body).toContain('<title>Programme dashboard</title>');
-    expect(response.body).toContain("'/dashboard'");
-    expect(response.body).toContain("'/v1/programmes'");
+    expect(response.body).not.toMatch(/(src|href)="(https?:)?\/\//);
+    const script = await t.request({ method: 'GET', url: '/dashboard/assets/dashboard.js' });
+    expect(script.statusCode).toBe(200);
+    expect(script.headers['content-type']).toContain('text/javascript');
+    expect(script.body).toContain('/v1/programmes');
+    expect(script.body).toContain('/changes');
+    const missing = await t.request({ method: 'GET', url: '/dashboard/assets/other.js' });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.headers['content-type']).toContain('application/problem+json');
   });
 });

@@ -283,6 +283,10 @@ describe.each<StoreKind>(['sqlite', 'postgres'])('queries over HTTP (%s)', (kind
       verifiedHours: { political: 0, professional: 0, social: 0, total: 0, suppressed: false },
       behind: 0,
       atRisk: 1,
+      declined: 0,
+      notSelected: 0,
+      pace: { ahead: 0, on_track: 0, behind: 0, at_risk: 1, completed: 0, withdrawn: 0 },
+      expectedHoursToDate: expect.any(Number),
       suppressed: false,
     });
     expect(JSON.stringify(dashboard.json())).not.toContain('Li Wei');

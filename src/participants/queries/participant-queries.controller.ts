@@ -1,4 +1,5 @@
-import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
+import { Controller, Get, Inject, Param, Query, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
 import {
   ApiBearerAuth,
   ApiOperation,
@@ -119,8 +120,12 @@ export class ParticipantQueriesController {
     @Param('participantId') participantId: string,
     @Query() query: AsOfQueryDto,
     @CurrentPrincipal() principal: Principal,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const live = await this.load(participantId, query.minPosition, principal);
+    // The participant stream's revision, as its commands answer it: what a page sends back as
+    // If-Match when it verifies or rejects an activity it has shown (409 if it changed since).
+    void reply.header('etag', `"${live.revision}"`);
     const at = asOfOf(query);
     if (!at) return progressView(live, localDate(this.clock.now(), live.timeZone));
     const doc = await this.docAsOf(participantId, at);
