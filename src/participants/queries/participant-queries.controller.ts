@@ -15,7 +15,7 @@ import { CurrentPrincipal, Roles } from '../../auth/auth.guard';
 import type { Principal } from '../../shared/principal';
 import { canSee, scopedSociety } from '../../auth/access';
 import { ApiProblem } from '../../shared/api-problem';
-import { ProblemDocumentDto } from '../../http/openapi';
+import { PageOf, erasedProperty } from '../../http/openapi';
 import { IsCalendarDate, IsInstant } from '../../http/validators';
 import { PageQueryDto, ReadQueryDto } from '../../http/query.dto';
 import { ReadYourWrites } from '../../projections/read-your-writes';
@@ -61,30 +61,107 @@ export class AsOfQueryDto extends ReadQueryDto {
 export class TimelineQueryDto extends IntersectionType(PageQueryDto, AsOfQueryDto) {}
 
 class VerifiedHoursDto {
-  @ApiProperty() political!: number;
-  @ApiProperty() professional!: number;
-  @ApiProperty() social!: number;
-  @ApiProperty() total!: number;
+  @ApiProperty({ example: 20 }) political!: number;
+  @ApiProperty({ example: 64.5 }) professional!: number;
+  @ApiProperty({ example: 16 }) social!: number;
+  @ApiProperty({ example: 100.5 }) total!: number;
 }
 
 export class ProgressDto {
-  @ApiProperty() participantId!: string;
-  @ApiProperty() programmeId!: string;
-  @ApiProperty() societyCode!: string;
+  @ApiProperty({ example: '019ac5f2-7d1e-7c3a-8e4f-0a1b2c3d4e5f' }) participantId!: string;
+  @ApiProperty({ example: 'cast-dtdp-2025' }) programmeId!: string;
+  @ApiProperty({ example: 'B33' }) societyCode!: string;
   @ApiProperty({ enum: ['active', 'completed', 'withdrawn'] }) status!: string;
-  @ApiProperty() windowStart!: string;
-  @ApiProperty() windowEnd!: string;
+  @ApiProperty({ example: '2026-01-01' }) windowStart!: string;
+  @ApiProperty({ example: '2027-12-31' }) windowEnd!: string;
   @ApiProperty({ type: VerifiedHoursDto }) verifiedHours!: VerifiedHoursDto;
-  @ApiProperty() pendingHours!: number;
-  @ApiProperty() requiredHours!: number;
-  @ApiProperty() percentComplete!: number;
-  @ApiProperty() expectedHoursToDate!: number;
-  @ApiProperty({ enum: ['ahead', 'on_track', 'behind', 'at_risk', 'completed', 'withdrawn'] })
-  pace!: string;
-  @ApiProperty({ nullable: true }) projectedCompletionDate!: string | null;
-  @ApiProperty({ nullable: true }) lastActivityOn!: string | null;
-  @ApiProperty() position!: number;
+  @ApiProperty({ example: 6 }) pendingHours!: number;
+  @ApiProperty({ type: 'integer', example: 240 }) requiredHours!: number;
+  @ApiProperty({ example: 41.88 }) percentComplete!: number;
+  @ApiProperty({ example: 90 }) expectedHoursToDate!: number;
+  @ApiProperty({ enum: PACES }) pace!: string;
+  @ApiProperty({ type: String, nullable: true, example: '2027-10-12' })
+  projectedCompletionDate!: string | null;
+  @ApiProperty({ type: String, nullable: true, example: '2026-09-02' })
+  lastActivityOn!: string | null;
+  @ApiProperty({ type: 'integer', example: 118 }) position!: number;
 }
+
+/** Progress, or eligibility, as of a date and/or as known at an instant: the query echoed. */
+class AsOfEchoDto {
+  @ApiPropertyOptional({ ...asOfProperty, description: 'the asOf asked for' }) asOf?: string;
+  @ApiPropertyOptional({
+    example: '2026-07-15T00:00:00.000Z',
+    description: 'the knownAt asked for, in UTC',
+  })
+  knownAt?: string;
+}
+
+export class ProgressAnswerDto extends IntersectionType(ProgressDto, AsOfEchoDto) {}
+
+/** One row of `GET /v1/programmes/:programmeId/participants`: progress and the name. */
+export class ParticipantRowDto extends ProgressDto {
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: '李明',
+    description: 'personal data: null once the participant is erased',
+  })
+  fullName!: string | null;
+
+  @ApiPropertyOptional(erasedProperty) erased?: boolean;
+}
+
+export class ParticipantPageDto extends PageOf(ParticipantRowDto) {}
+
+class CompletionCheckDto {
+  @ApiProperty({ example: false }) possible!: boolean;
+  @ApiProperty({ example: '100.5 of 240 hours verified; 139.5 short' }) detail!: string;
+  @ApiProperty({ example: 139.5 }) shortfallHours!: number;
+}
+
+class InvitationCheckDto {
+  @ApiProperty() possible!: boolean;
+  @ApiProperty({
+    type: String,
+    enum: ['completed', 'exceptional_on_track'],
+    nullable: true,
+    example: 'exceptional_on_track',
+  })
+  basis!: string | null;
+  @ApiProperty({ example: 'on track at 41.88%' }) detail!: string;
+  @ApiProperty({ enum: PACES }) pace!: string;
+}
+
+export class ParticipantEligibilityDto extends AsOfEchoDto {
+  @ApiProperty({ example: '019ac5f2-7d1e-7c3a-8e4f-0a1b2c3d4e5f' }) participantId!: string;
+  @ApiProperty({ type: CompletionCheckDto }) completion!: CompletionCheckDto;
+  @ApiProperty({ type: InvitationCheckDto }) invitation!: InvitationCheckDto;
+  @ApiProperty({ type: 'integer', example: 118 }) position!: number;
+}
+
+class ActorDto {
+  @ApiProperty({ example: 'society_staff-1' }) sub!: string;
+  @ApiProperty({ example: 'society_staff' }) role!: string;
+}
+
+export class TimelineItemDto {
+  @ApiProperty({ type: 'integer', example: 118 }) position!: number;
+  @ApiProperty({ example: 'ActivityLogged' }) type!: string;
+  @ApiPropertyOptional({ example: '2026-09-02', description: 'when it happened, where it says' })
+  occurredOn?: string;
+  @ApiProperty({ example: '2026-09-03T01:12:00.000Z' }) recordedAt!: string;
+  @ApiProperty({ type: ActorDto }) actor!: ActorDto;
+  @ApiProperty({ example: 'Activity logged: Seminar on magnet recycling' }) summary!: string;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    description: "the event's data in its current schema (personal fields null once erased)",
+  })
+  data!: Record<string, unknown>;
+}
+
+export class TimelinePageDto extends PageOf(TimelineItemDto) {}
 
 /** Queries on one participant, from the read models. */
 @ApiTags('participants')
@@ -104,17 +181,7 @@ export class ParticipantQueriesController {
   @ApiOperation({
     summary: "A participant's progress: verified hours per pillar, pending hours, pace as of today",
   })
-  @ApiResponse({ status: 200, type: ProgressDto })
-  @ApiResponse({
-    status: 404,
-    type: ProblemDocumentDto,
-    description: 'no such participant, or not yours to see',
-  })
-  @ApiResponse({
-    status: 503,
-    type: ProblemDocumentDto,
-    description: 'minPosition not reached within 5 s (Retry-After)',
-  })
+  @ApiResponse({ status: 200, type: ProgressAnswerDto })
   async progress(
     @Param('participantId') participantId: string,
     @Query() query: AsOfQueryDto,
@@ -133,7 +200,7 @@ export class ParticipantQueriesController {
     summary:
       'Whether completion, and an Advancement Association invitation, are possible today, and why',
   })
-  @ApiResponse({ status: 404, type: ProblemDocumentDto })
+  @ApiResponse({ status: 200, type: ParticipantEligibilityDto })
   async eligibility(
     @Param('participantId') participantId: string,
     @Query() query: AsOfQueryDto,
@@ -152,7 +219,7 @@ export class ParticipantQueriesController {
     summary:
       'Every event of the participant in order: what happened, when, when it was recorded, by whom (paged)',
   })
-  @ApiResponse({ status: 404, type: ProblemDocumentDto })
+  @ApiResponse({ status: 200, type: TimelinePageDto })
   async timeline(
     @Param('participantId') participantId: string,
     @Query() query: TimelineQueryDto,
@@ -263,6 +330,7 @@ export class ParticipantListController {
   @ApiOperation({
     summary: 'Participants with their progress as of today; filter by society and pace',
   })
+  @ApiResponse({ status: 200, type: ParticipantPageDto })
   async participants(
     @Param('programmeId') programmeId: string,
     @Query() query: ParticipantListQueryDto,
