@@ -22,8 +22,9 @@ const PROBLEM_JSON = 'application/problem+json';
  * - 401 on secured routes; 403 where `@Roles` leaves a role out;
  * - 400 everywhere (a path or query parameter that is not well-formed text is refused before any
  *   handler; query DTOs and bodies add unknown fields, wrong types and formats);
- * - 404 where the path names something; 429 where the rate limit counts; 503 everywhere (a store
- *   that does not answer, minPosition not reached, shutting down), with Retry-After;
+ * - 404 where the path names something; 429 where the rate limit counts; 500 (a bug) and 503 (a
+ *   store that does not answer, minPosition not reached, shutting down, with Retry-After)
+ *   everywhere;
  * - every error answer is `application/problem+json` with the problem document's schema,
  *   whatever content type a decorator gave it;
  * - the roles that may call it, in the description.
@@ -66,6 +67,7 @@ function applyToOperation(operation: OperationObject, route: ServedRoute): void 
   if (route.roles && route.roles.length < ROLES.length) statuses.add(403);
   if (parameters.some((parameter) => parameter.in === 'path')) statuses.add(404);
   if (route.rateLimited) statuses.add(429);
+  statuses.add(500);
   statuses.add(503);
   for (const status of [...statuses].sort()) {
     const given: ResponseObject | ReferenceObject | undefined = operation.responses[status];

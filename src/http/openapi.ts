@@ -58,6 +58,7 @@ export const ERROR_MEANING: Record<number, string> = {
   409: 'conflicts with current state (quota reached, already decided, stale If-Match, concurrent change)',
   422: 'a programme rule forbids it (deadline, eligibility, window, hours)',
   429: 'over RATE_LIMIT_PER_MINUTE requests this minute (Retry-After)',
+  500: 'a bug: logged with its stack; the answer says nothing more',
   503: 'a store does not answer, minPosition not reached within 5 s, or shutting down (Retry-After)',
 };
 
