@@ -1,7 +1,9 @@
-import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
+import { Controller, Get, Inject, Param, Query, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
 import {
   ApiBearerAuth,
   ApiOperation,
+  ApiProduces,
   ApiProperty,
   ApiPropertyOptional,
   ApiResponse,
@@ -32,6 +34,9 @@ import { PACES } from '../domain/pace';
 import { fullNameOf } from '../domain/progress-summary';
 import { describeItem, type TimelineItem } from './timeline.projection';
 import { timelinePage } from './timeline-page';
+import { timelineReadModel } from './timeline.projection';
+import type { ProgressView } from '../domain/progress-summary';
+import { CSV, XLSX, sendSheet, type Column, type Sheet } from '../../http/spreadsheet';
 
 const asOfProperty = {
   description:
@@ -241,6 +246,83 @@ export class ParticipantQueriesController {
     return { ...opened, items: opened.items.map(describeItem) };
   }
 
+  @Get('timeline.csv')
+  @Roles('participant', 'applicant', 'society_staff', 'programme_admin', 'auditor')
+  @ApiOperation({
+    summary:
+      'The whole timeline as CSV (RFC 4180, UTF-8 with BOM), asOf/knownAt as on the JSON route',
+  })
+  @ApiProduces(CSV)
+  @ApiResponse(sheetResponse('csv'))
+  async timelineCsv(
+    @Param('participantId') participantId: string,
+    @Query() query: AsOfQueryDto,
+    @CurrentPrincipal() principal: Principal,
+    @Res() reply: FastifyReply,
+  ) {
+    return sendSheet(
+      reply,
+      'csv',
+      `timeline-${participantId}`,
+      await this.timelineSheet(participantId, query, principal),
+    );
+  }
+
+  @Get('timeline.xlsx')
+  @Roles('participant', 'applicant', 'society_staff', 'programme_admin', 'auditor')
+  @ApiOperation({
+    summary: 'The whole timeline as an XLSX workbook, asOf/knownAt as on the JSON route',
+  })
+  @ApiProduces(XLSX)
+  @ApiResponse(sheetResponse('xlsx'))
+  async timelineXlsx(
+    @Param('participantId') participantId: string,
+    @Query() query: AsOfQueryDto,
+    @CurrentPrincipal() principal: Principal,
+    @Res() reply: FastifyReply,
+  ) {
+    return sendSheet(
+      reply,
+      'xlsx',
+      `timeline-${participantId}`,
+      await this.timelineSheet(participantId, query, principal),
+    );
+  }
+
+  // Every item of the timeline, as the JSON route pages them, opened and described.
+  private async timelineSheet(
+    participantId: string,
+    query: AsOfQueryDto,
+    principal: Principal,
+  ): Promise<Sheet<TimelineItem>> {
+    await this.load(participantId, query.minPosition, principal);
+    const at = asOfOf(query);
+    let items: TimelineItem[];
+    let position: number;
+    if (at) {
+      const events = await this.stream(participantId);
+      items = timelineAsOf(events, at);
+      position = Math.max(0, ...events.map((event) => event.position));
+    } else {
+      position = (await this.readModels.activeGeneration(timelineReadModel))?.position ?? 0;
+      items = [];
+      let cursor: string | undefined;
+      do {
+        const page = await timelinePage(this.readModels, this.events, participantId, 500, cursor);
+        items.push(...page.items);
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor !== undefined);
+    }
+    const opened = (await this.vault.unseal(items)).map(describeItem);
+    return {
+      name: 'Timeline',
+      columns: TIMELINE_COLUMNS,
+      rows: opened,
+      position,
+      exportedAt: this.clock.now(),
+    };
+  }
+
   // Folded from the participant's events through the live projection's own code (as-of.ts).
   private async docAsOf(participantId: string, at: AsOf): Promise<ProgressDoc> {
     const doc = progressAsOf(participantId, await this.stream(participantId), at);
@@ -302,7 +384,8 @@ function pageOf(items: TimelineItem[], limit: number, cursor: string | undefined
   };
 }
 
-export class ParticipantListQueryDto extends PageQueryDto {
+/** The list's filters, shared by the JSON list and its exports. */
+export class ParticipantFilterQueryDto extends ReadQueryDto {
   @ApiPropertyOptional({ example: 'B33' })
   @IsOptional()
   @Matches(/^[A-Z][A-Z0-9]{1,15}$/, { message: 'society must be a society code such as B33' })
@@ -312,6 +395,33 @@ export class ParticipantListQueryDto extends PageQueryDto {
   @IsOptional()
   @IsIn(PACES)
   pace?: string;
+}
+
+export class ParticipantListQueryDto extends IntersectionType(
+  PageQueryDto,
+  ParticipantFilterQueryDto,
+) {}
+
+/**
+ * The participants of a programme with their progress as of today, in participantId order,
+ * filtered and scoped (staff: their own society) as the list and its exports answer them.
+ */
+async function participantRows(
+  readModels: ReadModels,
+  readYourWrites: ReadYourWrites,
+  clock: Clock,
+  programmeId: string,
+  query: ParticipantFilterQueryDto,
+  principal: Principal,
+) {
+  await readYourWrites.reach(query.minPosition);
+  await findProgramme(readModels, programmeId);
+  const society = scopedSociety(principal, query.society);
+  // Pace depends on today, so it is filtered after the figures are read.
+  return (await progressViews(readModels, programmeId, society, clock.now()))
+    .map(({ summary, view }) => ({ ...view, fullName: fullNameOf(summary) }))
+    .filter((view) => !query.pace || view.pace === query.pace)
+    .sort((a, b) => a.participantId.localeCompare(b.participantId));
 }
 
 /** `GET /v1/programmes/:programmeId/participants`: progress as of today, listed. */
@@ -336,14 +446,14 @@ export class ParticipantListController {
     @Query() query: ParticipantListQueryDto,
     @CurrentPrincipal() principal: Principal,
   ) {
-    await this.readYourWrites.reach(query.minPosition);
-    await findProgramme(this.readModels, programmeId);
-    const society = scopedSociety(principal, query.society);
-    // Pace depends on today, so it is filtered after the figures are read.
-    const views = (await progressViews(this.readModels, programmeId, society, this.clock.now()))
-      .map(({ summary, view }) => ({ ...view, fullName: fullNameOf(summary) }))
-      .filter((view) => !query.pace || view.pace === query.pace)
-      .sort((a, b) => a.participantId.localeCompare(b.participantId));
+    const views = await participantRows(
+      this.readModels,
+      this.readYourWrites,
+      this.clock,
+      programmeId,
+      query,
+      principal,
+    );
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
     if (after && after[0] !== null) throw new InvalidCursorError();
     const start = after ? views.findIndex((view) => view.participantId > after[1]) : 0;
@@ -354,6 +464,152 @@ export class ParticipantListController {
     return {
       items,
       nextCursor: more && last ? encodeCursor(null, last.participantId) : null,
+    };
+  }
+}
+
+type ParticipantRow = ProgressView & { readonly fullName: string | null };
+
+const PARTICIPANT_COLUMNS: readonly Column<ParticipantRow>[] = [
+  { header: 'participantId', value: (row) => row.participantId },
+  { header: 'fullName', value: (row) => row.fullName },
+  { header: 'societyCode', value: (row) => row.societyCode },
+  { header: 'status', value: (row) => row.status },
+  { header: 'verifiedPolitical', value: (row) => row.verifiedHours.political },
+  { header: 'verifiedProfessional', value: (row) => row.verifiedHours.professional },
+  { header: 'verifiedSocial', value: (row) => row.verifiedHours.social },
+  { header: 'verifiedTotal', value: (row) => row.verifiedHours.total },
+  { header: 'pendingHours', value: (row) => row.pendingHours },
+  { header: 'requiredHours', value: (row) => row.requiredHours },
+  { header: 'percentComplete', value: (row) => row.percentComplete },
+  { header: 'expectedHoursToDate', value: (row) => row.expectedHoursToDate },
+  { header: 'pace', value: (row) => row.pace },
+  { header: 'projectedCompletionDate', value: (row) => row.projectedCompletionDate },
+  { header: 'lastActivityOn', value: (row) => row.lastActivityOn },
+  { header: 'position', value: (row) => row.position },
+];
+
+const dataText = (item: TimelineItem, field: string): string | null => {
+  const value = item.data[field];
+  return typeof value === 'string' ? value : null;
+};
+
+const TIMELINE_COLUMNS: readonly Column<TimelineItem>[] = [
+  { header: 'position', value: (item) => item.position },
+  { header: 'type', value: (item) => item.type },
+  { header: 'occurredOn', value: (item) => item.occurredOn ?? null },
+  { header: 'recordedAt', value: (item) => item.recordedAt },
+  { header: 'actorRole', value: (item) => item.actor.role },
+  { header: 'actorSub', value: (item) => item.actor.sub },
+  { header: 'summary', value: (item) => item.summary },
+  { header: 'title', value: (item) => dataText(item, 'title') },
+  {
+    header: 'hours',
+    value: (item) => (typeof item.data.hours === 'number' ? item.data.hours : null),
+  },
+  { header: 'pillar', value: (item) => dataText(item, 'pillar') },
+  { header: 'data', value: (item) => JSON.stringify(item.data) },
+];
+
+/** The 200 of an export, in its one content type (docs/exports.md). */
+function sheetResponse(format: 'csv' | 'xlsx') {
+  return {
+    status: 200,
+    description:
+      format === 'csv'
+        ? "RFC 4180 CSV, UTF-8 with BOM: two preamble records (as of position N, exported at), the header, one record per row; text cells starting with = + - @ are prefixed with '"
+        : 'XLSX workbook, one sheet: as of position N, exported at, the header, one row per row',
+    headers: {
+      'Content-Disposition': {
+        description: 'attachment; the file name ends in -position-N',
+        schema: { type: 'string' },
+      },
+      'X-As-Of-Position': {
+        description: 'the global position the export is as of',
+        schema: { type: 'integer' },
+      },
+    },
+    content: {
+      [format === 'csv' ? 'text/csv' : XLSX]: { schema: { type: 'string', format: 'binary' } },
+    },
+  } as const;
+}
+
+/** `GET /v1/programmes/:programmeId/participants.csv|.xlsx`: the list for staff's spreadsheets. */
+@ApiTags('participants')
+@ApiBearerAuth()
+@Controller('v1/programmes/:programmeId')
+export class ParticipantExportController {
+  constructor(
+    @Inject(ReadModels) private readonly readModels: ReadModels,
+    @Inject(ReadYourWrites) private readonly readYourWrites: ReadYourWrites,
+    @Inject(Clock) private readonly clock: Clock,
+    @Inject(PersonalDataVault) private readonly vault: PersonalDataVault,
+  ) {}
+
+  @Get('participants.csv')
+  @Roles('society_staff', 'programme_admin', 'auditor')
+  @ApiOperation({
+    summary: 'The participants list as CSV (every row, same filters and scoping as the list)',
+  })
+  @ApiProduces(CSV)
+  @ApiResponse(sheetResponse('csv'))
+  async csv(
+    @Param('programmeId') programmeId: string,
+    @Query() query: ParticipantFilterQueryDto,
+    @CurrentPrincipal() principal: Principal,
+    @Res() reply: FastifyReply,
+  ) {
+    return sendSheet(
+      reply,
+      'csv',
+      `participants-${programmeId}`,
+      await this.sheet(programmeId, query, principal),
+    );
+  }
+
+  @Get('participants.xlsx')
+  @Roles('society_staff', 'programme_admin', 'auditor')
+  @ApiOperation({
+    summary: 'The participants list as an XLSX workbook (same filters and scoping as the list)',
+  })
+  @ApiProduces(XLSX)
+  @ApiResponse(sheetResponse('xlsx'))
+  async xlsx(
+    @Param('programmeId') programmeId: string,
+    @Query() query: ParticipantFilterQueryDto,
+    @CurrentPrincipal() principal: Principal,
+    @Res() reply: FastifyReply,
+  ) {
+    return sendSheet(
+      reply,
+      'xlsx',
+      `participants-${programmeId}`,
+      await this.sheet(programmeId, query, principal),
+    );
+  }
+
+  private async sheet(
+    programmeId: string,
+    query: ParticipantFilterQueryDto,
+    principal: Principal,
+  ): Promise<Sheet<ParticipantRow>> {
+    // Read the checkpoint first: the rows are at least as new as the position the file names.
+    const position = (await this.readModels.activeGeneration(progressProjection))?.position ?? 0;
+    const rows = await participantRows(
+      this.readModels,
+      this.readYourWrites,
+      this.clock,
+      programmeId,
+      query,
+      principal,
+    );
+    return {
+      name: 'Participants',
+      columns: PARTICIPANT_COLUMNS,
+      rows: (await this.vault.unseal(rows)) as unknown as ParticipantRow[],
+      position,
+      exportedAt: this.clock.now(),
     };
   }
 }
