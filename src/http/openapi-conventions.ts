@@ -22,7 +22,8 @@ const PROBLEM_JSON = 'application/problem+json';
  * - 401 on secured routes; 403 where `@Roles` leaves a role out;
  * - 400 everywhere (a path or query parameter that is not well-formed text is refused before any
  *   handler; query DTOs and bodies add unknown fields, wrong types and formats);
- * - 404 where the path names something; 429 where the rate limit counts; 500 (a bug) and 503 (a
+ * - 404 and 414 (too long) where the path names something; 413 and 415 where a body may come; 409 and 422 where an
+ *   Idempotency-Key is taken (in flight, or used with another body); 429 where the rate limit counts; 500 (a bug) and 503 (a
  *   store that does not answer, minPosition not reached, shutting down, with Retry-After)
  *   everywhere;
  * - every error answer is `application/problem+json` with the problem document's schema,
@@ -65,7 +66,25 @@ function applyToOperation(operation: OperationObject, route: ServedRoute): void 
   statuses.add(400);
   if (!route.isPublic) statuses.add(401);
   if (route.roles && route.roles.length < ROLES.length) statuses.add(403);
-  if (parameters.some((parameter) => parameter.in === 'path')) statuses.add(404);
+  // Fastify's router refuses a path parameter over 100 characters (414) before any handler.
+  if (parameters.some((parameter) => parameter.in === 'path')) {
+    statuses.add(404);
+    statuses.add(414);
+  }
+  // A request body is parsed by Fastify before any handler: too large, or not JSON.
+  if (route.method === 'POST' || route.method === 'PUT' || route.method === 'PATCH') {
+    statuses.add(413);
+    statuses.add(415);
+  }
+  // The same Idempotency-Key with another body, or while its first request is still running.
+  if (
+    parameters.some(
+      (parameter) => parameter.in === 'header' && parameter.name === 'Idempotency-Key',
+    )
+  ) {
+    statuses.add(409);
+    statuses.add(422);
+  }
   if (route.rateLimited) statuses.add(429);
   statuses.add(500);
   statuses.add(503);
