@@ -12,6 +12,10 @@ export default tseslint.config(
       '*.config.js',
       '*.config.mjs',
       '.dependency-cruiser.cjs',
+      // The typed client's build output and the types it generates from the OpenAPI document.
+      'clients/*/dist/**',
+      'clients/*/node_modules/**',
+      'clients/*/src/schema.d.ts',
     ],
   },
   eslint.configs.recommended,

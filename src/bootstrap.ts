@@ -1,7 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
@@ -24,6 +24,9 @@ import { echoRequestIds, requestIdOf } from './http/request-context';
 import { installDrain } from './http/drain';
 import { installEventStreams } from './http/event-stream';
 import { CachingValidationPipe } from './http/validation-pipe';
+import { ProblemDocumentDto } from './http/openapi';
+import { applyApiConventions } from './http/openapi-conventions';
+import { servedRoutes } from './http/served-routes';
 
 /** How `createApp` logs. */
 export type CreateAppOptions = {
@@ -109,16 +112,28 @@ export async function createApp(
 }
 
 function serveDocs(app: NestFastifyApplication): void {
+  SwaggerModule.setup('docs', app, openApiDocument(app), { jsonDocumentUrl: 'docs-json' });
+}
+
+/**
+ * The OpenAPI document of the routes `app` serves: what the decorators say, completed with the
+ * API-wide conventions (security, problem responses) from the routes' own metadata.
+ */
+export function openApiDocument(app: NestFastifyApplication): OpenAPIObject {
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
       .setTitle('Participant progress')
       .setDescription(
-        'Event-sourced participant progress for multi-year talent programmes. Errors are application/problem+json (RFC 9457).',
+        'Event-sourced participant progress for multi-year talent programmes. Errors are application/problem+json (RFC 9457). Lists are paged with `limit` and `cursor` and answer `{items, nextCursor}`; every query takes `minPosition` (read-your-writes).',
       )
       .setVersion('1')
+      .addServer('/', 'this instance: the origin this document was read from')
       .addBearerAuth()
       .build(),
+    { extraModels: [ProblemDocumentDto] },
   );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  // The package is UNLICENSED: a private service, used under the programme's agreements.
+  document.info.license = { name: 'UNLICENSED (proprietary; use under the programme agreements)' };
+  return applyApiConventions(document, servedRoutes(app));
 }

@@ -30,7 +30,7 @@ export class ApplicationsController {
   @ApiOperation({
     summary: 'Submit an application; eligibility is evaluated and kept with its reasons',
   })
-  @ApiCommand({ status: 201, type: SubmitApplicationResultDto, errors: [400, 403, 404, 422] })
+  @ApiCommand({ status: 201, type: SubmitApplicationResultDto, errors: [400, 403, 404, 409, 422] })
   submit(
     @Param('programmeId') programmeId: string,
     @Body() body: SubmitApplicationDto,

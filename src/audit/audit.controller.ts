@@ -12,7 +12,7 @@ import { IsInt, IsOptional, Max, MaxLength, Min } from 'class-validator';
 import { Roles } from '../auth/auth.guard';
 import type { EventStore } from '../event-sourcing';
 import { ApiProblem } from '../shared/api-problem';
-import { ProblemDocumentDto } from '../http/openapi';
+import { LogPageDto, StreamPageDto, VerificationJobDto, VerificationStartedDto } from './audit.dto';
 import { IsText } from '../http/validators';
 import { ReadQueryDto } from '../http/query.dto';
 import { ReadYourWrites } from '../projections/read-your-writes';
@@ -86,7 +86,7 @@ export class AuditController {
     summary:
       'Every event of one stream: data (in its current schema version), metadata, revision, position, recordedAt, prevHash, hash (paged by revision)',
   })
-  @ApiResponse({ status: 404, type: ProblemDocumentDto, description: 'no such stream' })
+  @ApiResponse({ status: 200, type: StreamPageDto })
   async stream(@Param('streamName') streamName: string, @Query() query: StreamPageQueryDto) {
     await this.readYourWrites.logHolds(query.minPosition);
     const limit = query.limit ?? 1000;
@@ -108,6 +108,7 @@ export class AuditController {
 
   @Get('events')
   @ApiOperation({ summary: 'The global log in position order, with hashes (paged by position)' })
+  @ApiResponse({ status: 200, type: LogPageDto })
   async log(@Query() query: LogPageQueryDto) {
     await this.readYourWrites.logHolds(query.minPosition);
     const limit = query.limit ?? 100;
@@ -127,7 +128,12 @@ export class AuditController {
     summary:
       "Starts a verification job: recomputes every event's hash and every stream's chain and head, and compares every read model with a fresh replay. Changes nothing served. 202 with Location; 409 (with runningId) while one runs.",
   })
-  @ApiResponse({ status: 409, type: ProblemDocumentDto, description: 'one is running already' })
+  @ApiResponse({
+    status: 202,
+    type: VerificationStartedDto,
+    headers: { Location: { description: 'where to follow it', schema: { type: 'string' } } },
+  })
+  @ApiResponse({ status: 409, description: 'one is running already (the problem names runningId)' })
   async startVerification(
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<{ id: string; status: VerificationJobView['status'] }> {
@@ -141,11 +147,8 @@ export class AuditController {
     summary:
       'A verification job: status (running, passed, failed), progress {done, total}, and its findings (each mismatch, or why the job stopped)',
   })
-  @ApiResponse({
-    status: 404,
-    type: ProblemDocumentDto,
-    description: 'no such job (kept: the last 20)',
-  })
+  @ApiResponse({ status: 200, type: VerificationJobDto })
+  @ApiResponse({ status: 404, description: 'no such job (kept: the running one and the last 20)' })
   async verification(
     @Param('id') id: string,
     @Query() query: ReadQueryDto,

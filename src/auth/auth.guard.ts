@@ -14,8 +14,8 @@ import { Clock } from '../shared/clock';
 import type { Principal, Role } from '../shared/principal';
 import { TokenVerifier, bearerToken } from './tokens';
 
-const PUBLIC = 'auth:public';
-const ROLES_KEY = 'auth:roles';
+export const PUBLIC = 'auth:public';
+export const ROLES_KEY = 'auth:roles';
 
 /** Marks a route (health, docs) as open without a token. */
 export const Public = () => SetMetadata(PUBLIC, true);

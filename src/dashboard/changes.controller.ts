@@ -2,11 +2,13 @@ import { Controller, Get, Inject, Param, Query, Req, Res } from '@nestjs/common'
 import { HttpAdapterHost } from '@nestjs/core';
 import {
   ApiBearerAuth,
+  ApiExtraModels,
   ApiOkResponse,
   ApiOperation,
-  ApiProduces,
+  ApiProperty,
   ApiPropertyOptional,
   ApiTags,
+  getSchemaPath,
 } from '@nestjs/swagger';
 import { IsOptional, Matches } from 'class-validator';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -25,6 +27,19 @@ export class ChangesQueryDto extends ReadQueryDto {
   @IsOptional()
   @Matches(/^[A-Z][A-Z0-9]{1,15}$/, { message: 'society must be a society code such as B33' })
   society?: string;
+}
+
+/** The JSON answer: the read models' position now. */
+export class ChangesPositionDto {
+  @ApiProperty({ example: 'cast-dtdp-2025' }) programmeId!: string;
+  @ApiProperty({ type: String, nullable: true, example: 'B33', description: 'null: all societies' })
+  society!: string | null;
+  @ApiProperty({
+    type: 'integer',
+    example: 1042,
+    description: 'the global position the read models have applied',
+  })
+  position!: number;
 }
 
 /**
@@ -62,10 +77,19 @@ export class ChangesController {
     summary:
       "The read models' new position, as server-sent events (Accept: text/event-stream), or once as JSON",
   })
-  @ApiProduces('text/event-stream', 'application/json')
+  @ApiExtraModels(ChangesPositionDto)
   @ApiOkResponse({
     description:
-      '`event: position` with `id: N` and `data: {"position": N}`: the current one at once, then each new one',
+      'With Accept: text/event-stream, `event: position` with `id: N` and `data: {"position": N}`: the current one at once, then each new one; otherwise the current position once, as JSON',
+    content: {
+      'text/event-stream': {
+        schema: {
+          type: 'string',
+          example: 'event: position\nid: 1042\ndata: {"position":1042}\n\n',
+        },
+      },
+      'application/json': { schema: { $ref: getSchemaPath(ChangesPositionDto) } },
+    },
   })
   async changes(
     @Param('programmeId') programmeId: string,

@@ -1,5 +1,11 @@
 import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiOperation,
+  ApiPropertyOptional,
+  ApiResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { IsOptional, Matches } from 'class-validator';
 import { scopedSociety } from '../auth/access';
 import { CurrentPrincipal, Roles } from '../auth/auth.guard';
@@ -14,6 +20,7 @@ import { ReadYourWrites } from '../projections/read-your-writes';
 import { Clock } from '../shared/clock';
 import { DashboardCache, quarterHourOf } from './dashboard-cache';
 import { dashboardFigures } from './dashboard.query';
+import { DashboardDto } from './dashboard.dto';
 
 export class DashboardQueryDto extends ReadQueryDto {
   @ApiPropertyOptional({ example: 'B33', description: 'one society; all of them when absent' })
@@ -38,6 +45,7 @@ export class DashboardController {
   @Get()
   @Roles('dashboard', 'society_staff', 'programme_admin', 'auditor')
   @ApiOperation({ summary: 'Aggregates for one society or all of them: no names, no free text' })
+  @ApiResponse({ status: 200, type: DashboardDto })
   async dashboard(
     @Param('programmeId') programmeId: string,
     @Query() query: DashboardQueryDto,

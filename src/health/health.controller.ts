@@ -1,6 +1,7 @@
 import { Controller, Get, Headers, Inject, ServiceUnavailableException } from '@nestjs/common';
 import { RouteConfig } from '@nestjs/platform-fastify';
-import { ApiOperation } from '@nestjs/swagger';
+import { ApiOperation, ApiProperty, ApiPropertyOptional, ApiResponse } from '@nestjs/swagger';
+import type { SchemaObject } from '@nestjs/swagger';
 import {
   HealthCheck,
   type HealthCheckResult,
@@ -36,6 +37,35 @@ type ProjectionFigures = {
   readonly readModels: Record<string, ReadModelFigures>;
 };
 
+class LiveDto {
+  @ApiProperty({ enum: ['ok'] }) status!: 'ok';
+}
+
+const checks: { type: 'object'; additionalProperties: SchemaObject } = {
+  type: 'object',
+  additionalProperties: {
+    type: 'object',
+    properties: { status: { type: 'string', enum: ['up', 'degraded', 'down'] } },
+    required: ['status'],
+    additionalProperties: true,
+  },
+};
+
+/** Readiness: `{status}`; each check's state and figures only for privileged callers. */
+class ReadyDto {
+  @ApiProperty({ enum: ['ok', 'degraded'] }) status!: string;
+  @ApiPropertyOptional({ ...checks, description: 'checks that are up (privileged callers)' })
+  info?: Record<string, unknown>;
+  @ApiPropertyOptional({ ...checks, description: 'checks that are down (privileged callers)' })
+  error?: Record<string, unknown>;
+  @ApiPropertyOptional({
+    ...checks,
+    description:
+      'every check: eventStore, keyStore, projections (position, lag, deadLetters, readModels)',
+  })
+  details?: Record<string, unknown>;
+}
+
 /**
  * Liveness and readiness for orchestrators and load balancers; no token needed, and never rate
  * limited (a probe refused with 429 would take a healthy instance out of service). Without a
@@ -59,6 +89,7 @@ export class HealthController {
   @RouteConfig({ rateLimit: false })
   @HealthCheck({ noCache: true, swaggerDocumentation: false })
   @ApiOperation({ summary: 'The process is up and serving HTTP: {status: "ok"}' })
+  @ApiResponse({ status: 200, type: LiveDto })
   live(): { status: 'ok' } {
     return { status: 'ok' };
   }
@@ -77,6 +108,7 @@ export class HealthController {
     summary:
       'Ready once the stores (events, keys) answer and projections run: {status: "ok"}, or {status: "degraded"} (still 200) while events a projection could not apply wait as dead letters (`cli dead-letters`); 503 problem+json when a store does not answer or a projection has been failing for over 5 s. Each check (positions, lag, dead letters per read model, retries) with an auditor, programme_admin or metrics token',
   })
+  @ApiResponse({ status: 200, type: ReadyDto })
   async ready(
     @Headers('authorization') authorization: string | undefined,
   ): Promise<HealthCheckResult | { status: HealthCheckResult['status'] }> {

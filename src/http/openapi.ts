@@ -24,7 +24,7 @@ export class ProblemDocumentDto {
   @ApiProperty({ example: 'Conflict' })
   title!: string;
 
-  @ApiProperty({ example: 409 })
+  @ApiProperty({ type: 'integer', example: 409 })
   status!: number;
 
   @ApiProperty({
@@ -42,6 +42,7 @@ export class ProblemDocumentDto {
 
 export class PositionResultDto {
   @ApiProperty({
+    type: 'integer',
     example: 42,
     nullable: true,
     description: 'global position of the last event appended; null when nothing changed',
@@ -49,13 +50,19 @@ export class PositionResultDto {
   position!: number | null;
 }
 
-const ERROR_MEANING: Record<number, string> = {
+export const ERROR_MEANING: Record<number, string> = {
   400: 'malformed JSON, unknown or missing fields, wrong types or formats (every bad field in `errors`)',
   401: 'no valid bearer token',
   403: 'this role may not do this',
   404: 'no such resource, or not yours to see',
-  409: 'conflicts with current state (quota reached, already decided, stale If-Match, concurrent change)',
-  422: 'a programme rule forbids it (deadline, eligibility, window, hours)',
+  409: 'conflicts with current state (quota reached, already decided, stale If-Match, concurrent change), or its Idempotency-Key is still in flight',
+  413: 'a body over 1 MiB',
+  414: 'a path parameter over 100 characters',
+  415: 'a body that is not application/json',
+  422: 'a programme rule forbids it (deadline, eligibility, window, hours), or its Idempotency-Key was used with another body',
+  429: 'over RATE_LIMIT_PER_MINUTE requests this minute (Retry-After)',
+  500: 'a bug: logged with its stack; the answer says nothing more',
+  503: 'a store does not answer, minPosition not reached within 5 s, or shutting down (Retry-After)',
 };
 
 /** Documents a command: its success answer, the Idempotency-Key header and its problem responses. */
@@ -88,3 +95,30 @@ export function ApiCommand(options: {
     ),
   );
 }
+
+/**
+ * A page of a list (docs/API.md, "Queries"): `{items, nextCursor}`. Extend it with a named class
+ * (`class ProgrammePageDto extends PageOf(ProgrammeDto) {}`) so clients get one type per list.
+ */
+export function PageOf<T>(item: Type<T>) {
+  class Page {
+    items!: T[];
+    nextCursor!: string | null;
+  }
+  ApiProperty({ type: item, isArray: true })(Page.prototype, 'items');
+  ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'pass as `cursor` for the next page; null on the last page',
+    example: null,
+  })(Page.prototype, 'nextCursor');
+  Object.defineProperty(Page, 'name', { value: `PageOf${item.name}` });
+  return Page as Type<{ items: T[]; nextCursor: string | null }>;
+}
+
+/** Set on objects holding personal data once the person is erased: those fields read `null`. */
+export const erasedProperty = {
+  required: false,
+  type: Boolean,
+  description: 'true once the person was erased: their personal fields here read null',
+} as const;

@@ -5,6 +5,7 @@ import { EnrolmentController } from './enrolment.controller';
 import { ParticipantsController } from './participants.controller';
 import {
   ParticipantListController,
+  ParticipantExportController,
   ParticipantQueriesController,
 } from './queries/participant-queries.controller';
 
@@ -14,6 +15,7 @@ import {
     EnrolmentController,
     ParticipantQueriesController,
     ParticipantListController,
+    ParticipantExportController,
   ],
   providers: [ParticipantCommandHandler, EnrolParticipantHandler],
 })

@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, Post, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Roles } from '../auth/auth.guard';
 import { RequestContext } from '../http/request-context';
@@ -23,7 +23,12 @@ export class ProgrammesController {
     status: 201,
     type: DefineProgrammeResultDto,
     errors: [400, 403, 409],
-    description: 'defined (200 when the same rules were defined before)',
+    description: 'defined',
+  })
+  @ApiResponse({
+    status: 200,
+    type: DefineProgrammeResultDto,
+    description: 'the same rules were defined before: nothing appended (created: false)',
   })
   async define(
     @Body() body: DefineProgrammeDto,

@@ -272,6 +272,19 @@ const ROUTES: Readonly<Record<string, Row>> = {
     ok: 200,
     arrange: shared,
   },
+  // Exports for staff's spreadsheets: the list's roles; the dashboard role gets no export.
+  'GET /v1/programmes/:programmeId/participants.csv': {
+    roles: STAFF_AND_UP,
+    owned: false,
+    ok: 200,
+    arrange: shared,
+  },
+  'GET /v1/programmes/:programmeId/participants.xlsx': {
+    roles: STAFF_AND_UP,
+    owned: false,
+    ok: 200,
+    arrange: shared,
+  },
   'GET /v1/programmes/:programmeId/dashboard': {
     roles: ['dashboard', ...STAFF_AND_UP],
     owned: false,
@@ -308,6 +321,18 @@ const ROUTES: Readonly<Record<string, Row>> = {
     arrange: shared,
   },
   'GET /v1/participants/:participantId/timeline': {
+    roles: STUDENT_AND_STAFF,
+    owned: true,
+    ok: 200,
+    arrange: shared,
+  },
+  'GET /v1/participants/:participantId/timeline.csv': {
+    roles: STUDENT_AND_STAFF,
+    owned: true,
+    ok: 200,
+    arrange: shared,
+  },
+  'GET /v1/participants/:participantId/timeline.xlsx': {
     roles: STUDENT_AND_STAFF,
     owned: true,
     ok: 200,

@@ -12,6 +12,7 @@ import { FixedClock } from '../../src/shared/clock';
 import { EVENT_STORE, STORED_EVENT_LOG } from '../../src/event-sourcing';
 import type { LogDestination } from '../../src/logging/log-output';
 import { freshSchemaUrl } from './postgres';
+import { OpenApiAnswers } from './openapi-answers';
 
 /** The local token secret every test app runs with, to sign tokens with hand-picked claims. */
 export const SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
@@ -89,7 +90,12 @@ export async function startApp(
         secret,
       )}`,
     }),
-    request: (options) => server.inject(options),
+    // Every JSON answer is checked against the OpenAPI document (openapi-answers.ts).
+    request: async (options) => {
+      const response = await server.inject(options);
+      OpenApiAnswers.for(app).check(options, response);
+      return response;
+    },
     close: async (remove = true) => {
       await app.close();
       if (remove) rmSync(config.dataDir, { recursive: true, force: true });

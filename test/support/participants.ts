@@ -9,7 +9,7 @@ const P = 'cast-dtdp-2025';
  */
 export async function enrolParticipant(
   t: TestApp,
-  options: { sub?: string; today: string },
+  options: { sub?: string; today: string; form?: Partial<typeof eligibleForm> },
 ): Promise<string> {
   const post = async (url: string, headers: Record<string, string>, payload: unknown = {}) => {
     const response = await t.request({
@@ -25,7 +25,7 @@ export async function enrolParticipant(
   const submitted = await post(
     `/v1/programmes/${P}/applications`,
     await t.auth('applicant', { sub: options.sub ?? 'student-1' }),
-    eligibleForm,
+    { ...eligibleForm, ...options.form },
   );
   const { applicationId } = submitted.json<{ applicationId: string }>();
   await post(

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsNotEmpty, IsOptional, Matches, MaxLength } from 'class-validator';
 import { IsCalendarDate, IsText } from '../../http/validators';
+import { erasedProperty } from '../../http/openapi';
 import { DEGREE_LEVELS, ENROLMENT_TYPES } from '../../programmes/domain/programme';
 
 /** `POST /v1/programmes/:programmeId/applications`. */
@@ -73,8 +74,16 @@ export class EligibilityCheckDto {
   @ApiProperty()
   passed!: boolean;
 
-  @ApiProperty({ example: 'nationality CN; eligible: CN' })
-  detail!: string;
+  @ApiProperty({
+    type: String,
+    example: 'nationality CN; eligible: CN',
+    nullable: true,
+    description: "quotes the applicant's facts: null once they are erased",
+  })
+  detail!: string | null;
+
+  @ApiPropertyOptional(erasedProperty)
+  erased?: boolean;
 }
 
 export class EligibilityDto {
@@ -92,6 +101,6 @@ export class SubmitApplicationResultDto {
   @ApiProperty({ type: EligibilityDto })
   eligibility!: EligibilityDto;
 
-  @ApiProperty({ example: 17 })
+  @ApiProperty({ type: 'integer', example: 17 })
   position!: number;
 }

@@ -10,7 +10,7 @@ import { IsIn, IsOptional, Matches } from 'class-validator';
 import { CurrentPrincipal, Roles } from '../../auth/auth.guard';
 import type { Principal } from '../../shared/principal';
 import { ApiProblem } from '../../shared/api-problem';
-import { ProblemDocumentDto } from '../../http/openapi';
+import { ApplicationDto, ApplicationPageDto } from './application.dto';
 import { PageQueryDto, ReadQueryDto } from '../../http/query.dto';
 import { ReadYourWrites } from '../../projections/read-your-writes';
 import { ReadModels } from '../../projections/read-models';
@@ -33,11 +33,7 @@ export class ApplicationQueriesController {
   @ApiOperation({
     summary: 'An application with its status and every eligibility rule with its reason',
   })
-  @ApiResponse({
-    status: 404,
-    type: ProblemDocumentDto,
-    description: 'no such application, or not yours to see',
-  })
+  @ApiResponse({ status: 200, type: ApplicationDto })
   async get(
     @Param('applicationId') applicationId: string,
     @Query() query: ReadQueryDto,
@@ -82,6 +78,7 @@ export class ApplicationListController {
   @ApiOperation({
     summary: "Applications with their status and eligibility; staff see their own society's only",
   })
+  @ApiResponse({ status: 200, type: ApplicationPageDto })
   async applications(
     @Param('programmeId') programmeId: string,
     @Query() query: ApplicationListQueryDto,

@@ -1,3 +1,4 @@
+import { PageOf } from '../../http/openapi';
 import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
@@ -60,7 +61,7 @@ export class DefineProgrammeDto {
   @IsCalendarDate()
   startDate!: string;
 
-  @ApiProperty({ example: ['CN'] })
+  @ApiProperty({ type: [String], example: ['CN'] })
   @IsArray()
   @ArrayMinSize(1)
   @ArrayUnique()
@@ -84,25 +85,25 @@ export class DefineProgrammeDto {
   @IsIn(DEGREE_LEVELS, { each: true })
   degreeLevels!: string[];
 
-  @ApiProperty({ example: 24 })
+  @ApiProperty({ type: 'integer', example: 24 })
   @IsInt()
   @Min(0)
   @Max(120)
   minRemainingStudyMonths!: number;
 
-  @ApiProperty({ example: 3 })
+  @ApiProperty({ type: 'integer', example: 3 })
   @IsInt()
   @Min(1)
   @Max(1000)
   recommendationQuota!: number;
 
-  @ApiProperty({ example: 24 })
+  @ApiProperty({ type: 'integer', example: 24 })
   @IsInt()
   @Min(1)
   @Max(120)
   durationMonths!: number;
 
-  @ApiProperty({ example: 240 })
+  @ApiProperty({ type: 'integer', example: 240 })
   @IsInt()
   @Min(1)
   @Max(100_000)
@@ -123,6 +124,14 @@ export class DefineProgrammeResultDto {
   @ApiProperty({ description: 'false when the same rules were defined before (200)' })
   created!: boolean;
 
-  @ApiProperty({ example: 1, nullable: true })
+  @ApiProperty({ type: 'integer', example: 1, nullable: true })
   position!: number | null;
 }
+
+/** A programme as `GET /v1/programmes[/:programmeId]` answers it: its rules and their position. */
+export class ProgrammeDto extends DefineProgrammeDto {
+  @ApiProperty({ type: 'integer', example: 1, description: 'global position of its definition' })
+  position!: number;
+}
+
+export class ProgrammePageDto extends PageOf(ProgrammeDto) {}

@@ -1,6 +1,6 @@
 import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { ProblemDocumentDto } from '../../http/openapi';
+import { ProgrammeDto, ProgrammePageDto } from '../commands/define-programme.dto';
 import { PageQueryDto, ReadQueryDto } from '../../http/query.dto';
 import { ReadModels } from '../../projections/read-models';
 import { ReadYourWrites } from '../../projections/read-your-writes';
@@ -18,6 +18,7 @@ export class ProgrammeQueriesController {
 
   @Get()
   @ApiOperation({ summary: 'Every programme and its rules (any role)' })
+  @ApiResponse({ status: 200, type: ProgrammePageDto })
   async list(@Query() query: PageQueryDto) {
     await this.readYourWrites.reach(query.minPosition);
     return this.readModels.list(programmesProjection, {
@@ -30,7 +31,7 @@ export class ProgrammeQueriesController {
 
   @Get(':programmeId')
   @ApiOperation({ summary: "A programme's rules (any role)" })
-  @ApiResponse({ status: 404, type: ProblemDocumentDto })
+  @ApiResponse({ status: 200, type: ProgrammeDto })
   async get(@Param('programmeId') programmeId: string, @Query() query: ReadQueryDto) {
     await this.readYourWrites.reach(query.minPosition);
     return findProgramme(this.readModels, programmeId);
