@@ -12,6 +12,7 @@ import {
   StreamRevisionMismatchError,
   type EventStoreDbOptions,
 } from '../../src/stores/eventstoredb/eventstoredb-event-store';
+import { failureKind } from '../../src/shared/transient';
 import { testEvent, uniqueStream } from '../support/events';
 import { EsdbProtocolServer, type EsdbProtocolServerOptions } from './esdb-protocol-server';
 
@@ -202,6 +203,8 @@ describe('EventStoreDB adapter over the protocol-level test server', () => {
       const started = Date.now();
       const error = await withTimeout(failure(store.ping()), 3000);
       expect(error).toBeInstanceOf(EventStoreDbTimeoutError);
+      // A stalled store is unavailable, as a stalled PostgreSQL is: 503 with Retry-After, not 500.
+      expect(failureKind(error)).toBe('transient');
       expect(Date.now() - started).toBeLessThan(2000);
       server.stallReads(1);
       const append = await withTimeout(failure(store.append(uniqueStream(), [testEvent()])), 3000);

@@ -105,8 +105,12 @@ function isSystemEvent(event: EsdbEvent): boolean {
 
 /**
  * A read that EventStoreDB did not finish within the adapter's bound (the call is cancelled).
+ * Its `code` is the network's `ETIMEDOUT`, so it is classified as transient like a stalled
+ * PostgreSQL: the request gets `503 STORE_UNAVAILABLE` with `Retry-After`, never a 500.
  */
 export class EventStoreDbTimeoutError extends Error {
+  readonly code = 'ETIMEDOUT';
+
   constructor(
     readonly what: string,
     readonly timeoutMs: number,
