@@ -62,6 +62,7 @@ export async function dashboardFigures(
   const paces = Object.fromEntries(
     PACES.map((pace) => [pace, progress.filter(({ view }) => view.pace === pace).length]),
   ) as Record<Pace, number>;
+  const paceHidden = PACES.some((pace) => tooFew(paces[pace]));
   const expected = progress.reduce((sum, { view }) => sum + view.expectedHoursToDate, 0);
   return {
     programmeId,
@@ -88,10 +89,11 @@ export async function dashboardFigures(
     declined: shown(people.declined),
     notSelected: shown(people.notSelected),
     /** Participants by pace (the funnel's last step and the pace bar), counts like the others. */
-    pace: Object.fromEntries(PACES.map((pace) => [pace, shown(paces[pace])])) as Record<
-      Pace,
-      number | null
-    >,
+    // Hidden as a whole when any of its cells is: the cells add up to `enrolled`, so one hidden
+    // cell beside the others shown could be worked out by subtraction.
+    pace: Object.fromEntries(
+      PACES.map((pace) => [pace, paceHidden ? null : paces[pace]]),
+    ) as Record<Pace, number | null>,
     /** What a linear pace expects by today, summed over the participants; hidden with the hours. */
     expectedHoursToDate: hoursSuppressed ? null : Math.round(expected * 10) / 10,
     suppressed: [...Object.values(people), ...Object.values(paces)].some(tooFew),

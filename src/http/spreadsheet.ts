@@ -8,7 +8,7 @@ export type Column<Row> = {
   readonly value: (row: Row) => string | number | null;
 };
 
-/** A table for staff: rows, and what they are as of (docs/exports.md). */
+/** A table for staff: rows, and what they are as of (docs/integration.md). */
 export type Sheet<Row> = {
   /** The worksheet's name (XLSX) and the first word of the file name. */
   readonly name: string;

@@ -59,6 +59,15 @@ async function buildCohort(t: TestApp): Promise<Cohort> {
   return { position, participantId, declinedId: others[1]! };
 }
 
+const HIDDEN_PACE = {
+  ahead: null,
+  on_track: null,
+  behind: null,
+  at_risk: null,
+  completed: null,
+  withdrawn: null,
+};
+
 // What a linear pace expects of the two participants on TODAY, half-way through their first year.
 const EXPECTED_TO_DATE = 119.7;
 
@@ -128,7 +137,8 @@ describe('dashboard small cells (docs/API.md, "Privacy": DASHBOARD_MIN_GROUP)', 
       },
       atRisk: null,
       declined: null,
-      pace: { ...EXACT.pace, at_risk: null },
+      // One cell hidden hides them all: the others and `enrolled` would give it away.
+      pace: HIDDEN_PACE,
       expectedHoursToDate: null,
       suppressed: true,
     });
@@ -151,7 +161,8 @@ describe('dashboard small cells (docs/API.md, "Privacy": DASHBOARD_MIN_GROUP)', 
       },
       atRisk: null,
       declined: null,
-      pace: { ...EXACT.pace, at_risk: null },
+      // One cell hidden hides them all: the others and `enrolled` would give it away.
+      pace: HIDDEN_PACE,
       expectedHoursToDate: null,
       suppressed: true,
     });

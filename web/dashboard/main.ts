@@ -9,6 +9,7 @@ import {
   takeTokenFromFragment,
   token,
   type Claims,
+  withQuery,
 } from './api';
 import { destroyCharts } from './charts';
 import { h, time } from './dom';
@@ -186,7 +187,9 @@ async function start(): Promise<void> {
     };
     const current = (
       await api<{ position: number }>(
-        `/v1/programmes/${encodeURIComponent(programme.programmeId)}/changes${society ? `?society=${society}` : ''}`,
+        withQuery(`/v1/programmes/${encodeURIComponent(programme.programmeId)}/changes`, {
+          society,
+        }),
       )
     ).body.position;
     await context.refresh(current);

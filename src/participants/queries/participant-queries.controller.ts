@@ -26,7 +26,7 @@ import { ReadModels } from '../../projections/read-models';
 import { findProgramme } from '../../programmes/queries/programmes.projection';
 import { Clock } from '../../shared/clock';
 import { localDate } from '../../shared/domain/calendar';
-import { dayOfAnswer, progressAsOf, timelineAsOf, type AsOf } from './as-of';
+import { dayOfAnswer, eventsAsOf, progressAsOf, timelineAsOf, type AsOf } from './as-of';
 import { eligibilityView } from './eligibility.view';
 import { progressProjection, progressViews, type ProgressDoc } from './progress.projection';
 import { progressView } from './progress.view';
@@ -306,7 +306,10 @@ export class ParticipantQueriesController {
     if (at) {
       const events = await this.stream(participantId);
       items = timelineAsOf(events, at);
-      position = Math.max(0, ...events.map((event) => event.position));
+      // As of the last event the answer was folded from: later ones (recorded after knownAt)
+      // are not in it.
+      position = 0;
+      for (const event of eventsAsOf(events, at)) position = Math.max(position, event.position);
     } else {
       position = (await this.readModels.activeGeneration(timelineReadModel))?.position ?? 0;
       items = [];
@@ -515,7 +518,7 @@ const TIMELINE_COLUMNS: readonly Column<TimelineItem>[] = [
   { header: 'data', value: (item) => JSON.stringify(item.data) },
 ];
 
-/** The 200 of an export, in its one content type (docs/exports.md). */
+/** The 200 of an export, in its one content type (docs/integration.md). */
 function sheetResponse(format: 'csv' | 'xlsx') {
   return {
     status: 200,
@@ -598,7 +601,9 @@ export class ParticipantExportController {
     query: ParticipantFilterQueryDto,
     principal: Principal,
   ): Promise<Sheet<ParticipantRow>> {
-    // Read the checkpoint first: the rows are at least as new as the position the file names.
+    // Wait for ?minPosition first, then read the checkpoint: the rows are at least as new as the
+    // position the file names, and that position is at least the one asked for.
+    await this.readYourWrites.reach(query.minPosition);
     const position = (await this.readModels.activeGeneration(progressProjection))?.position ?? 0;
     const rows = await participantRows(
       this.readModels,
