@@ -1,14 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ActorDto } from '../http/openapi';
 
 const integer = (example: number, description?: string) =>
   ({ type: 'integer', example, ...(description ? { description } : {}) }) as const;
 const nullableInteger = (example: number, description: string) =>
   ({ type: 'integer', nullable: true, example, description }) as const;
-
-class ActorDto {
-  @ApiProperty({ example: 'society_staff-1' }) sub!: string;
-  @ApiProperty({ example: 'society_staff' }) role!: string;
-}
 
 class EventMetadataDto {
   @ApiProperty({ type: ActorDto }) actor!: ActorDto;

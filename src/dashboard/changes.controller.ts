@@ -6,28 +6,19 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiProperty,
-  ApiPropertyOptional,
   ApiTags,
   getSchemaPath,
 } from '@nestjs/swagger';
-import { IsOptional, Matches } from 'class-validator';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { scopedSociety } from '../auth/access';
 import { CurrentPrincipal, Roles } from '../auth/auth.guard';
 import type { Principal } from '../shared/principal';
 import { openEventStream } from '../http/event-stream';
-import { ReadQueryDto } from '../http/query.dto';
 import { ProjectionRunner } from '../projections/projection-runner';
 import { ReadYourWrites } from '../projections/read-your-writes';
 import { ReadModels } from '../projections/read-models';
 import { findProgramme } from '../programmes/queries/programmes.projection';
-
-export class ChangesQueryDto extends ReadQueryDto {
-  @ApiPropertyOptional({ example: 'B33', description: 'one society; all of them when absent' })
-  @IsOptional()
-  @Matches(/^[A-Z][A-Z0-9]{1,15}$/, { message: 'society must be a society code such as B33' })
-  society?: string;
-}
+import { DashboardQueryDto } from './dashboard.controller';
 
 /** The JSON answer: the read models' position now. */
 export class ChangesPositionDto {
@@ -93,7 +84,7 @@ export class ChangesController {
   })
   async changes(
     @Param('programmeId') programmeId: string,
-    @Query() query: ChangesQueryDto,
+    @Query() query: DashboardQueryDto,
     @CurrentPrincipal() principal: Principal,
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,

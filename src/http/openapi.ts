@@ -40,6 +40,12 @@ export class ProblemDocumentDto {
   errors?: FieldErrorDto[];
 }
 
+/** Who caused an event (its metadata's `actor`): the audit log and the timeline both show it. */
+export class ActorDto {
+  @ApiProperty({ example: 'society_staff-1' }) sub!: string;
+  @ApiProperty({ example: 'society_staff' }) role!: string;
+}
+
 export class PositionResultDto {
   @ApiProperty({
     type: 'integer',

@@ -17,7 +17,7 @@ import { CurrentPrincipal, Roles } from '../../auth/auth.guard';
 import type { Principal } from '../../shared/principal';
 import { canSee, scopedSociety } from '../../auth/access';
 import { ApiProblem } from '../../shared/api-problem';
-import { PageOf, erasedProperty } from '../../http/openapi';
+import { ActorDto, PageOf, erasedProperty } from '../../http/openapi';
 import { IsCalendarDate, IsInstant } from '../../http/validators';
 import { PageQueryDto, ReadQueryDto } from '../../http/query.dto';
 import { ReadYourWrites } from '../../projections/read-your-writes';
@@ -143,11 +143,6 @@ export class ParticipantEligibilityDto extends AsOfEchoDto {
   @ApiProperty({ type: CompletionCheckDto }) completion!: CompletionCheckDto;
   @ApiProperty({ type: InvitationCheckDto }) invitation!: InvitationCheckDto;
   @ApiProperty({ type: 'integer', example: 118 }) position!: number;
-}
-
-class ActorDto {
-  @ApiProperty({ example: 'society_staff-1' }) sub!: string;
-  @ApiProperty({ example: 'society_staff' }) role!: string;
 }
 
 export class TimelineItemDto {
