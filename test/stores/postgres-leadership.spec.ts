@@ -93,6 +93,38 @@ describe('PostgresLeadership (advisory locks)', () => {
     expect(await b.tryLead('progress')).toBeDefined();
   });
 
+  it('releases many leases at once one query at a time on its connection (pg deprecates queued queries)', async () => {
+    const a = open();
+    const names = ['programmes', 'applications', 'progress', 'timeline'];
+    const leases = await Promise.all(names.map((name) => a.tryLead(name)));
+    expect(leases.every((lease) => lease !== undefined)).toBe(true);
+    // Count the queries each connection has in flight while the leases are let go together.
+    const inFlight = new Map<object, number>();
+    let most = 0;
+    const query = Client.prototype.query as (...args: unknown[]) => unknown;
+    const spy = jest.spyOn(Client.prototype, 'query').mockImplementation(function (
+      this: Client,
+      ...args: unknown[]
+    ) {
+      const now = (inFlight.get(this) ?? 0) + 1;
+      inFlight.set(this, now);
+      most = Math.max(most, now);
+      const done = () => inFlight.set(this, (inFlight.get(this) ?? 1) - 1);
+      const result = query.apply(this, args) as Promise<unknown>;
+      result.then(done, done);
+      return result as never;
+    });
+    try {
+      await Promise.all(leases.map((lease) => lease!.release()));
+    } finally {
+      spy.mockRestore();
+    }
+    expect(most).toBe(1);
+    // Every lock was let go: another instance takes each name.
+    const b = open();
+    for (const name of names) expect(await b.tryLead(name)).toBeDefined();
+  });
+
   it('loses every lease when its session ends, and another instance takes them', async () => {
     const [a, b] = [open(), open()];
     const leases = [await a.tryLead('progress'), await a.tryLead('timeline')] as Lease[];

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { Client } from 'pg';
+import { Client, type QueryResult, type QueryResultRow } from 'pg';
 import type { Lease, Leadership } from '../../projections/leadership';
 import { asError } from '../../shared/as-error';
 
@@ -71,6 +71,8 @@ export class PostgresLeadership implements Leadership {
   private readonly held = new Map<string, Held>();
   private heartbeat: NodeJS.Timeout | undefined;
   private closed = false;
+  /** The last query sent on each connection: the next one waits for it. */
+  private readonly turns = new WeakMap<Client, Promise<unknown>>();
 
   constructor(
     private readonly connectionString: string,
@@ -84,7 +86,8 @@ export class PostgresLeadership implements Leadership {
     const existing = this.held.get(name);
     if (existing && !existing.lease.isLost()) return undefined;
     const client = await this.connection();
-    const { rows } = await client.query<{ won: boolean }>(
+    const { rows } = await this.query<{ won: boolean }>(
+      client,
       `SELECT pg_try_advisory_lock(${KEY}) AS won`,
       [name],
     );
@@ -92,7 +95,9 @@ export class PostgresLeadership implements Leadership {
     const lease = new PostgresLease(async () => {
       this.held.delete(name);
       if (this.client === client)
-        await client.query(`SELECT pg_advisory_unlock(${KEY})`, [name]).catch(() => undefined);
+        await this.query(client, `SELECT pg_advisory_unlock(${KEY})`, [name]).catch(
+          () => undefined,
+        );
       this.options.onChange?.(name, false, 'released');
     });
     this.held.set(name, { lease, client });
@@ -110,6 +115,25 @@ export class PostgresLeadership implements Leadership {
       held.lease.drop();
     }
     await client?.end().catch(() => undefined);
+  }
+
+  /**
+   * One query at a time on a connection. Leases are released together (a runner stopping lets go
+   * of every read model at once) and the heartbeat runs beside them; pg queues such queries today
+   * but deprecates it, and pg 9 will refuse them.
+   */
+  private query<R extends QueryResultRow>(
+    client: Client,
+    text: string,
+    values?: unknown[],
+  ): Promise<QueryResult<R>> {
+    const previous = this.turns.get(client) ?? Promise.resolve();
+    const next = previous.then(
+      () => client.query<R>(text, values),
+      () => client.query<R>(text, values),
+    );
+    this.turns.set(client, next);
+    return next;
   }
 
   private connection(): Promise<Client> {
@@ -150,7 +174,7 @@ export class PostgresLeadership implements Leadership {
     this.client = client;
     clearInterval(this.heartbeat);
     this.heartbeat = setInterval(() => {
-      client.query('SELECT 1').catch((error: unknown) => {
+      this.query(client, 'SELECT 1').catch((error: unknown) => {
         this.lose(client, asError(error).message);
         void client.end().catch(() => undefined);
       });
