@@ -276,27 +276,7 @@ export class EsdbProtocolServer {
       backwards ? 'backwards' : 'forwards',
     );
     record.requiresLeader = call.metadata.get('requires-leader').includes('true');
-    this.calls.push(record);
-    const open = {
-      record,
-      fail: (code: grpc.status, details: string) => {
-        this.openCalls.delete(open);
-        if (record.ended || record.cancelled) return;
-        record.ended = true;
-        call.emit('error', { code, details });
-      },
-    };
-    this.openCalls.add(open);
-    call.on('cancelled', () => {
-      record.cancelled = true;
-      this.openCalls.delete(open);
-    });
-    const finish = () => {
-      this.openCalls.delete(open);
-      if (record.ended || record.cancelled) return;
-      record.ended = true;
-      call.end();
-    };
+    const { open, finish } = this.track(record, call);
     if (subscribing) return this.subscribe(call, record, options, open.fail);
     if (this.stalledReads > 0) {
       this.stalledReads -= 1;
@@ -441,10 +421,15 @@ export class EsdbProtocolServer {
     if (record.cancelled || record.ended) throw new Error('gone');
   }
 
-  // ---- appends -------------------------------------------------------------------------------
-
-  private batchAppend(call: grpc.ServerDuplexStream<BatchAppendReq, BatchAppendResp>): void {
-    const record = newCall('batchAppend', '-');
+  /**
+   * Records a call and keeps it among the open ones until it ends, fails or is cancelled:
+   * `open.fail` ends it with a gRPC error (a dropped connection fails every open call), `finish`
+   * ends it normally.
+   */
+  private track(
+    record: CallRecord,
+    call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
+  ) {
     this.calls.push(record);
     const open = {
       record,
@@ -456,14 +441,28 @@ export class EsdbProtocolServer {
       },
     };
     this.openCalls.add(open);
-    const pending = new Map<
-      string,
-      { options: BatchAppendReq.Options; messages: BatchAppendReq.ProposedMessage[] }
-    >();
     call.on('cancelled', () => {
       record.cancelled = true;
       this.openCalls.delete(open);
     });
+    const finish = () => {
+      this.openCalls.delete(open);
+      if (record.ended || record.cancelled) return;
+      record.ended = true;
+      call.end();
+    };
+    return { open, finish };
+  }
+
+  // ---- appends -------------------------------------------------------------------------------
+
+  private batchAppend(call: grpc.ServerDuplexStream<BatchAppendReq, BatchAppendResp>): void {
+    const record = newCall('batchAppend', '-');
+    const { open, finish } = this.track(record, call);
+    const pending = new Map<
+      string,
+      { options: BatchAppendReq.Options; messages: BatchAppendReq.ProposedMessage[] }
+    >();
     call.on('data', (req: BatchAppendReq) => {
       const key = uuidOf(req.getCorrelationId());
       let batch = pending.get(key);
@@ -496,12 +495,7 @@ export class EsdbProtocolServer {
       call.write(resp);
       record.sent += 1;
     });
-    call.on('end', () => {
-      this.openCalls.delete(open);
-      if (record.ended || record.cancelled) return;
-      record.ended = true;
-      call.end();
-    });
+    call.on('end', finish);
   }
 
   private classicAppend(
