@@ -1,8 +1,8 @@
 /**
  * Remembers dashboard answers, and lets concurrent requests for the same one share a single
- * computation. A dashboard aggregates a whole society or programme, so computing it costs
- * milliseconds, while 50 dashboards polling at once would each pay that on the one event-loop
- * thread. The caller's key must change whenever the answer could: the read models'
+ * computation. A dashboard reads its society's totals (the rollups) and reads pace once per
+ * distinct set of facts: a fraction of a millisecond, which 50 dashboards polling at once would
+ * still each pay on the one event-loop thread. The caller's key must change whenever the answer could: the read models'
  * generations and checkpoints (events applied) and the quarter-hour (pace depends on each
  * participant's local date, and every time zone's offset is a multiple of 15 minutes).
  *

@@ -1,9 +1,15 @@
-import { societyFilter } from '../auth/access';
-import { PILLARS, type ProgrammeRules } from '../programmes/domain/programme';
+import { PILLARS, type Pillar, type ProgrammeRules } from '../programmes/domain/programme';
 import type { ReadModels } from '../projections/read-models';
+import { rollupGroup, rollupGroupsUnder } from '../projections/projection';
+import type { ApplicationStatus } from '../applications/domain/application';
 import { applicationsProjection } from '../applications/queries/applications.projection';
-import { progressViews } from '../participants/queries/progress.projection';
-import { PACES, type Pace } from '../participants/domain/pace';
+import {
+  progressProjection,
+  type PaceFactsKey,
+  type SocietyProgress,
+} from '../participants/queries/progress.projection';
+import { PACES, readPace, type Pace } from '../participants/domain/pace';
+import { localDate } from '../shared/domain/calendar';
 
 /** What `GET /v1/programmes/:programmeId/dashboard` answers (see `dashboardFigures`). */
 export type DashboardFigures = Awaited<ReturnType<typeof dashboardFigures>>;
@@ -28,42 +34,47 @@ export async function dashboardFigures(
   now: Date,
 ) {
   const programmeId = programme.programmeId;
-  // Two independent queries: on PostgreSQL they run side by side on two connections.
+  // The totals the projections keep per programme and society: one small document each for a
+  // society, one per society for the whole programme. Two independent reads: on PostgreSQL they
+  // run side by side on two connections.
+  const groups =
+    society !== undefined ? rollupGroup(programmeId, society) : rollupGroupsUnder(programmeId);
   const [applications, progress] = await Promise.all([
-    readModels.indexes(applicationsProjection, { programmeId, ...societyFilter(society) }),
-    progressViews(readModels, programmeId, society, now),
+    readModels.rollups(applicationsProjection, groups),
+    readModels.rollups(progressProjection, groups),
   ]);
+  const sum = <T>(totals: readonly T[], of: (total: T) => number) =>
+    totals.reduce((total, item) => total + of(item), 0);
+  const count = (statuses: readonly ApplicationStatus[]) =>
+    sum(applications, (total) => sum(statuses, (status) => total.statuses[status] ?? 0));
+  const figures = paceFiguresOf(progress, now);
   const tooFew = (people: number) => people > 0 && people < minGroup;
   const shown = (people: number): number | null => (tooFew(people) ? null : people);
-  const count = (statuses: readonly string[]) =>
-    applications.filter((doc) => statuses.includes(doc.status)).length;
-  const hours = Object.fromEntries(PILLARS.map((pillar) => [pillar, 0])) as Record<
-    (typeof PILLARS)[number],
-    number
-  >;
-  for (const { view } of progress)
-    for (const pillar of PILLARS) hours[pillar] += view.verifiedHours[pillar];
-  const total = Object.values(hours).reduce((sum, value) => sum + value, 0);
-  const hoursSuppressed = tooFew(progress.length);
+  // Hundredths of an hour, summed as integers: exact, whatever the order.
+  const centihours = (pillar: Pillar) => sum(progress, (total) => total.verifiedCentihours[pillar]);
+  const hours = Object.fromEntries(
+    PILLARS.map((pillar) => [pillar, centihours(pillar) / 100]),
+  ) as Record<Pillar, number>;
+  const total = sum(PILLARS, centihours) / 100;
+  const enrolled = sum(progress, (total) => total.participants);
+  const hoursSuppressed = tooFew(enrolled);
   const people = {
-    applications: applications.length,
-    eligible: applications.filter((doc) => doc.eligible === 1).length,
+    applications: sum(applications, (total) => total.applications),
+    eligible: sum(applications, (total) => total.eligible),
     recommended: count(['recommended', 'matched', 'not_selected', 'enrolled']),
     matched: count(['matched', 'enrolled']),
-    enrolled: progress.length,
-    active: progress.filter(({ view }) => view.status === 'active').length,
-    completed: progress.filter(({ view }) => view.status === 'completed').length,
-    withdrawn: progress.filter(({ view }) => view.status === 'withdrawn').length,
-    behind: progress.filter(({ view }) => view.pace === 'behind').length,
-    atRisk: progress.filter(({ view }) => view.pace === 'at_risk').length,
+    enrolled,
+    active: figures.statuses.active,
+    completed: figures.statuses.completed,
+    withdrawn: figures.statuses.withdrawn,
+    behind: figures.paces.behind,
+    atRisk: figures.paces.at_risk,
     declined: count(['declined']),
     notSelected: count(['not_selected']),
   };
-  const paces = Object.fromEntries(
-    PACES.map((pace) => [pace, progress.filter(({ view }) => view.pace === pace).length]),
-  ) as Record<Pace, number>;
+  const paces = figures.paces;
   const paceHidden = PACES.some((pace) => tooFew(paces[pace]));
-  const expected = progress.reduce((sum, { view }) => sum + view.expectedHoursToDate, 0);
+  const expected = figures.expectedCentihours / 100;
   return {
     programmeId,
     society: society ?? null,
@@ -98,4 +109,40 @@ export async function dashboardFigures(
     expectedHoursToDate: hoursSuppressed ? null : Math.round(expected * 10) / 10,
     suppressed: [...Object.values(people), ...Object.values(paces)].some(tooFew),
   };
+}
+
+/**
+ * Participants by status and by pace today, and what a linear pace expects of them by today (in
+ * hundredths of an hour), from the rollups' pace facts: each distinct set of facts is read once
+ * with the participants' own pace rule (`readPace`), and counts as many times as participants
+ * share it.
+ */
+function paceFiguresOf(totals: readonly SocietyProgress[], now: Date) {
+  const statuses = { active: 0, completed: 0, withdrawn: 0 };
+  const paces = Object.fromEntries(PACES.map((pace) => [pace, 0])) as Record<Pace, number>;
+  let expectedCentihours = 0;
+  // Today is the same for every participant of one time zone (usually all of them).
+  const todays = new Map<string, string>();
+  for (const total of totals) {
+    for (const [factsKey, hours] of Object.entries(total.paceFacts)) {
+      const [status, timeZone, windowStart, windowEnd, requiredHours] = JSON.parse(
+        factsKey,
+      ) as PaceFactsKey;
+      let today = todays.get(timeZone);
+      if (today === undefined) {
+        today = localDate(now, timeZone);
+        todays.set(timeZone, today);
+      }
+      for (const [verified, people] of Object.entries(hours)) {
+        const reading = readPace(
+          { status, windowStart, windowEnd, requiredHours, verifiedHours: Number(verified) / 100 },
+          today,
+        );
+        statuses[status] += people;
+        paces[reading.pace] += people;
+        expectedCentihours += Math.round(reading.expectedHoursToDate * 100) * people;
+      }
+    }
+  }
+  return { statuses, paces, expectedCentihours };
 }

@@ -1,6 +1,6 @@
 import type { RecordedEvent } from '../event-sourcing';
 import { blamesStore, failureKind } from '../shared/transient';
-import type { Projection } from './projection';
+import { type IndexFields, type Projection, rollupKey } from './projection';
 import {
   CheckpointMovedError,
   type DeadLetter,
@@ -20,6 +20,11 @@ import {
 export class PendingChanges {
   private readonly docs = new Map<string, unknown>();
   private readonly changed = new Set<string>();
+  /**
+   * With a rollup: the index each document held when it was loaded (null: none), that is at the
+   * last flush, so that the flush can take it out of its group's total before adding the new one.
+   */
+  private readonly committedIndexes = new Map<string, IndexFields | null>();
   private deadLetters: DeadLetter[] = [];
   private position: number;
   private applied = 0;
@@ -62,7 +67,13 @@ export class PendingChanges {
       for (const keys of keysOf) for (const key of keys) if (!this.docs.has(key)) missing.add(key);
       if (missing.size > 0) {
         const loaded = await this.readModels.load(projection.name, this.generation, [...missing]);
-        for (const key of missing) this.docs.set(key, loaded.get(key) ?? null);
+        for (const key of missing) {
+          const doc = loaded.get(key) ?? null;
+          this.docs.set(key, doc);
+          // Before any event changes it (the batch may change it in place).
+          if (projection.rollup)
+            this.committedIndexes.set(key, doc === null ? null : projection.indexOf(doc));
+        }
       }
     }
     for (let i = 0; i < batch.length; i += 1) {
@@ -104,6 +115,22 @@ export class PendingChanges {
     this.applied += batch.length;
   }
 
+  private rollUp(writes: DocumentWrite[], deletes: string[]): Promise<void> {
+    const after = new Map(writes.map((write) => [write.key, write.index]));
+    const changes = [...this.changed].map((key) => ({
+      before: this.committedIndexes.get(key) ?? null,
+      after: after.get(key) ?? null,
+    }));
+    return rollUpChanges(
+      this.readModels,
+      this.projection,
+      this.generation,
+      changes,
+      writes,
+      deletes,
+    );
+  }
+
   /** Commits what was applied since the last flush, with the checkpoint, in one transaction. */
   async flush(): Promise<void> {
     if (this.position === this.checkpoint) return;
@@ -114,6 +141,7 @@ export class PendingChanges {
       if (doc === null || doc === undefined) deletes.push(key);
       else writes.push({ key, doc, index: this.projection.indexOf(doc) });
     }
+    if (this.projection.rollup) await this.rollUp(writes, deletes);
     await this.readModels.commit({
       projection: this.projection.name,
       generation: this.generation,
@@ -127,8 +155,47 @@ export class PendingChanges {
     // Nothing is kept between flushes: memory stays bounded by what one flush holds.
     this.docs.clear();
     this.changed.clear();
+    this.committedIndexes.clear();
     this.deadLetters = [];
     this.applied = 0;
+  }
+}
+
+/**
+ * Moves the changed documents' shares between their groups' totals (`Rollup`), and adds the
+ * totals that changed to `writes` (or `deletes`, once nothing counts in them).
+ */
+async function rollUpChanges(
+  readModels: ReadModelStore,
+  projection: Projection<unknown>,
+  generation: number,
+  changes: ReadonlyArray<{ before: IndexFields | null; after: IndexFields | null }>,
+  writes: DocumentWrite[],
+  deletes: string[],
+): Promise<void> {
+  const rollup = projection.rollup!;
+  const shares: Array<{ group: string; index: IndexFields; sign: 1 | -1 }> = [];
+  for (const { before, after } of changes) {
+    const from = before === null ? null : rollup.groupOf(before);
+    const to = after === null ? null : rollup.groupOf(after);
+    if (from !== null) shares.push({ group: from, index: before!, sign: -1 });
+    if (to !== null) shares.push({ group: to, index: after!, sign: 1 });
+  }
+  if (shares.length === 0) return;
+  const groups = [...new Set(shares.map((share) => share.group))];
+  const stored = await readModels.load(projection.name, generation, groups.map(rollupKey));
+  // A total is whatever the rollup's `add` made: the projection is untyped here.
+  const totals = new Map<string, NonNullable<unknown> | null>(
+    groups.map((group) => [group, stored.get(rollupKey(group)) ?? null]),
+  );
+  for (const { group, index, sign } of shares)
+    totals.set(
+      group,
+      rollup.add(totals.get(group) ?? null, index, sign) as NonNullable<unknown> | null,
+    );
+  for (const [group, total] of totals) {
+    if (total === null) deletes.push(rollupKey(group));
+    else writes.push({ key: rollupKey(group), doc: total, index: {} });
   }
 }
 

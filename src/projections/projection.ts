@@ -8,7 +8,7 @@ export type IndexFields = Readonly<Record<string, string | number | null>>;
  * (`keysOf`) and what each becomes (`evolve`; null deletes it). No I/O, no clock: what depends
  * on today (pace) is computed when read.
  */
-export interface Projection<Doc, Index extends IndexFields = IndexFields> {
+export interface Projection<Doc, Index extends IndexFields = IndexFields, Total = unknown> {
   /** Stable name, e.g. `progress`; also the read model's name in the store. */
   readonly name: string;
   /** Bumped when `evolve` changes meaning: the read model must then be rebuilt. */
@@ -32,6 +32,49 @@ export interface Projection<Doc, Index extends IndexFields = IndexFields> {
    * per-event items): the runner then skips loading them.
    */
   readonly createsOnly?: boolean;
+  /** Totals over the documents, kept as they change (see `Rollup`). */
+  readonly rollup?: Rollup<Index, Total>;
+}
+
+/**
+ * Totals over a projection's documents, kept up to date as the documents change, so that a
+ * question about many documents (a society's dashboard) reads one small document instead of all
+ * of them. Each document counts in at most one group, found from its index; when a document
+ * changes, its old index is taken out of its group's total (`add` with sign -1) and its new one
+ * put in (sign 1). Totals are documents of the projection's own read model, under the key
+ * `rollupKey(group)`, written in the same commit as the documents they sum: a rebuild, a replay
+ * and the live runner all keep them, and verification compares them like any other document.
+ *
+ * `add` must be exact whatever the order (integers, not fractions that round), so that totals
+ * kept event by event equal totals rebuilt at once; it returns null once nothing counts in the
+ * group any more (the total is then removed, as a rebuild would never have made it).
+ */
+export interface Rollup<Index, Total> {
+  /** The group a document with this index counts in; null: none. */
+  groupOf(index: Index): string | null;
+  /**
+   * `total` with one document's share (`index`) added (sign 1) or taken away (sign -1). The
+   * caller owns `total` (read for this commit alone), so it may be changed in place.
+   */
+  add(total: Total | null, index: Index, sign: 1 | -1): Total | null;
+}
+
+/** A rollup's group made of parts (e.g. a programme and a society): JSON, so they never run together. */
+export function rollupGroup(...parts: readonly string[]): string {
+  return JSON.stringify(parts);
+}
+
+/** What every group whose first parts are `parts` begins with (`rollupGroup(...parts, more)`). */
+export function rollupGroupsUnder(...parts: readonly string[]): string {
+  return `${JSON.stringify(parts).slice(0, -1)}${parts.length > 0 ? ',' : ''}`;
+}
+
+/**
+ * Where a rollup's total for `group` is kept. A projection with a rollup keys its documents by
+ * identifiers (UUIDs), which never begin with `~`.
+ */
+export function rollupKey(group: string): string {
+  return `~${group}`;
 }
 
 /** Folds events into documents in memory: the reference every store must agree with. */

@@ -1,4 +1,4 @@
-import type { IndexFields, Projection } from './projection';
+import { type IndexFields, type Projection, rollupKey } from './projection';
 import type { Filter, GenerationState, ListQuery, Page, ReadModelStore } from './read-model-store';
 
 /**
@@ -42,6 +42,30 @@ export class ReadModels {
     where: Filter<Index>,
   ): Promise<Index[]> {
     return (await this.store.indexes(projection.name, where)) as Index[];
+  }
+
+  /**
+   * The totals of the projection's rollup whose groups begin with `groupPrefix` (a whole group, or
+   * `rollupGroupsUnder(...)`), in group order, from the active generation.
+   */
+  async rollups<Doc, Index extends IndexFields, Total>(
+    projection: Projection<Doc, Index, Total>,
+    groupPrefix: string,
+  ): Promise<Total[]> {
+    const totals: Total[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.store.list(projection.name, {
+        keyPrefix: rollupKey(groupPrefix),
+        where: {},
+        orderBy: 'key',
+        limit: 1000,
+        ...(cursor !== undefined ? { cursor } : {}),
+      });
+      totals.push(...(page.items as Total[]));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
+    return totals;
   }
 
   /** The generation queries read and its checkpoint; undefined before the first run. */

@@ -27,6 +27,15 @@ import {
   programmeStream,
 } from '../../src/programmes/domain/programme';
 import { PROJECTIONS } from '../../src/read-models';
+import { rollupGroupsUnder, type Projection } from '../../src/projections/projection';
+import { ReadModels } from '../../src/projections/read-models';
+import { dashboardFigures } from '../../src/dashboard/dashboard.query';
+import { applicationsProjection } from '../../src/applications/queries/applications.projection';
+import {
+  progressProjection,
+  progressViews,
+} from '../../src/participants/queries/progress.projection';
+import { PACES, type Pace } from '../../src/participants/domain/pace';
 import { rebuildProjection } from '../../src/projections/projection-rebuild';
 import { ProjectionRunner } from '../../src/projections/projection-runner';
 import { SqliteReadModelStore } from '../../src/stores/read-models/sqlite-read-model-store';
@@ -349,6 +358,139 @@ describe('read models: incremental = rebuild = restart at a random point', () =>
             await events.close();
             await incremental.close();
             await restarted.close();
+            rmSync(dir, { recursive: true, force: true });
+          }
+        },
+      ),
+      { numRuns: 25 },
+    );
+  }, 120_000);
+});
+
+/**
+ * The dashboard as it was computed before the rollups, from every participant's own progress
+ * (`progressViews`) and every application's index: the reference the rollups must agree with.
+ * Hours are summed in hundredths, as integers, as the rollups do (a float sum of the figures
+ * differs from the exact one by rounding noise only).
+ */
+async function dashboardFromEveryone(
+  readModels: ReadModels,
+  society: string | undefined,
+  minGroup: number,
+  now: Date,
+) {
+  const programmeId = DTDP_2025.programmeId;
+  const where = { programmeId, ...(society !== undefined ? { societyCode: society } : {}) };
+  const applications = await readModels.indexes(applicationsProjection, where);
+  const progress = await progressViews(readModels, programmeId, society, now);
+  const tooFew = (people: number) => people > 0 && people < minGroup;
+  const shown = (people: number) => (tooFew(people) ? null : people);
+  const count = (statuses: readonly string[]) =>
+    applications.filter((doc) => statuses.includes(doc.status)).length;
+  const centi = (hours: number) => Math.round(hours * 100);
+  const hours = (pillar: 'political' | 'professional' | 'social' | 'total') =>
+    progress.reduce((sum, { view }) => sum + centi(view.verifiedHours[pillar]), 0) / 100;
+  const people = {
+    applications: applications.length,
+    eligible: applications.filter((doc) => doc.eligible === 1).length,
+    recommended: count(['recommended', 'matched', 'not_selected', 'enrolled']),
+    matched: count(['matched', 'enrolled']),
+    enrolled: progress.length,
+    active: progress.filter(({ view }) => view.status === 'active').length,
+    completed: progress.filter(({ view }) => view.status === 'completed').length,
+    withdrawn: progress.filter(({ view }) => view.status === 'withdrawn').length,
+    behind: progress.filter(({ view }) => view.pace === 'behind').length,
+    atRisk: progress.filter(({ view }) => view.pace === 'at_risk').length,
+    declined: count(['declined']),
+    notSelected: count(['not_selected']),
+  };
+  const paces = Object.fromEntries(
+    PACES.map((pace) => [pace, progress.filter(({ view }) => view.pace === pace).length]),
+  ) as Record<Pace, number>;
+  const hidden = tooFew(progress.length);
+  const expected =
+    progress.reduce((sum, { view }) => sum + centi(view.expectedHoursToDate), 0) / 100;
+  return {
+    programmeId,
+    society: society ?? null,
+    applications: shown(people.applications),
+    eligible: shown(people.eligible),
+    recommended: shown(people.recommended),
+    recommendationQuota:
+      DTDP_2025.recommendationQuota * (society !== undefined ? 1 : DTDP_2025.societies.length),
+    matched: shown(people.matched),
+    enrolled: shown(people.enrolled),
+    active: shown(people.active),
+    completed: shown(people.completed),
+    withdrawn: shown(people.withdrawn),
+    verifiedHours: {
+      political: hidden ? null : hours('political'),
+      professional: hidden ? null : hours('professional'),
+      social: hidden ? null : hours('social'),
+      total: hidden ? null : hours('total'),
+      suppressed: hidden,
+    },
+    behind: shown(people.behind),
+    atRisk: shown(people.atRisk),
+    declined: shown(people.declined),
+    notSelected: shown(people.notSelected),
+    pace: Object.fromEntries(
+      PACES.map((pace) => [pace, PACES.some((p) => tooFew(paces[p])) ? null : paces[pace]]),
+    ),
+    expectedHoursToDate: hidden ? null : Math.round(expected * 10) / 10,
+    suppressed: [...Object.values(people), ...Object.values(paces)].some(tooFew),
+  };
+}
+
+describe('rollups: the totals of the documents, and the dashboard read from them', () => {
+  it('hold for random valid histories, applied a few events at a time', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        admissions,
+        fc.array(step, { minLength: 30, maxLength: 150 }),
+        fc.integer({ min: 1, max: 5 }),
+        // From before the first window to after the last one ends, and a minimum group size.
+        fc.date({ min: new Date('2025-06-01T00:00:00Z'), max: new Date('2028-06-01T00:00:00Z') }),
+        fc.integer({ min: 1, max: 3 }),
+        async (prefix, random, batchSize, now, minGroup) => {
+          const dir = mkdtempSync(join(tmpdir(), 'prop-rollup-'));
+          const events = new SqliteEventStore({
+            fileName: join(dir, 'events.sqlite'),
+            pollIntervalMs: 10,
+          });
+          const store = new SqliteReadModelStore(join(dir, 'read-models.sqlite'));
+          try {
+            const runner = new ProjectionRunner(events, store, PROJECTIONS, { batchSize });
+            await runner.start();
+            let position = 0;
+            for (const { stream, event } of history([...prefix, ...random]))
+              ({ position } = await events.append(stream, [{ ...event, metadata }]));
+            expect(await runner.waitFor(position, 10_000)).toBe(true);
+            await runner.stop();
+            const readModels = new ReadModels(store);
+            const programmeId = DTDP_2025.programmeId;
+            // Totals kept as documents changed = totals summed afresh from the documents.
+            for (const projection of [applicationsProjection, progressProjection] as ReadonlyArray<
+              Projection<unknown>
+            >) {
+              const rollup = projection.rollup!;
+              const fresh = new Map<string, unknown>();
+              for (const index of await store.indexes(projection.name, { programmeId })) {
+                const group = rollup.groupOf(index)!;
+                fresh.set(group, rollup.add(fresh.get(group) ?? null, index, 1));
+              }
+              const ordered = [...fresh.keys()].sort().map((group) => fresh.get(group));
+              expect(await readModels.rollups(projection, rollupGroupsUnder(programmeId))).toEqual(
+                ordered,
+              );
+            }
+            for (const society of [undefined, 'B33', 'A01'])
+              expect(await dashboardFigures(readModels, DTDP_2025, society, minGroup, now)).toEqual(
+                await dashboardFromEveryone(readModels, society, minGroup, now),
+              );
+          } finally {
+            await events.close();
+            await store.close();
             rmSync(dir, { recursive: true, force: true });
           }
         },

@@ -1,5 +1,5 @@
 import type { Personal, RecordedEvent } from '../../event-sourcing';
-import type { Projection } from '../../projections/projection';
+import { type Projection, type Rollup, rollupGroup } from '../../projections/projection';
 import type { ApplicationStatus } from '../domain/application';
 import type { ApplicationEvent } from '../domain/application';
 import type { Eligibility } from '../domain/eligibility';
@@ -102,12 +102,45 @@ export type ApplicationIndex = {
   readonly eligible: number;
 };
 
+/** One programme's applications to one society, counted: what the dashboard reads. */
+export type SocietyApplications = {
+  readonly applications: number;
+  readonly eligible: number;
+  /** Applications by status; a status no application has is absent. */
+  readonly statuses: Readonly<Partial<Record<ApplicationStatus, number>>>;
+};
+
+type Counts = {
+  applications: number;
+  eligible: number;
+  statuses: Partial<Record<ApplicationStatus, number>>;
+};
+
+/** The applications rollup: counts by programme and society (`SocietyApplications`). */
+export const societyApplicationsRollup: Rollup<ApplicationIndex, SocietyApplications> = {
+  groupOf: (index) => rollupGroup(index.programmeId, index.societyCode),
+  add(total, index, sign) {
+    const counts = (total ?? { applications: 0, eligible: 0, statuses: {} }) as Counts;
+    counts.applications += sign;
+    if (counts.applications === 0) return null;
+    counts.eligible += sign * index.eligible;
+    const next = (counts.statuses[index.status] ?? 0) + sign;
+    if (next === 0) delete counts.statuses[index.status];
+    else counts.statuses[index.status] = next;
+    return counts;
+  },
+};
+
 /** Applications with their eligibility and status (docs/DOMAIN.md, "Eligibility" per application). */
-export const applicationsProjection: Projection<ApplicationDoc, ApplicationIndex> = {
+export const applicationsProjection: Projection<
+  ApplicationDoc,
+  ApplicationIndex,
+  SocietyApplications
+> = {
   name: 'applications',
   // 4: events from before sealing are read upcast (`subjectRef: null`), so documents built from
-  // them before differ from a replay now.
-  version: 4,
+  // them before differ from a replay now. 5: the society rollup (`SocietyApplications`).
+  version: 5,
   keysOf: (event) => (KEYED.has(event.type) ? [event.data.applicationId as string] : []),
   evolve,
   indexOf: (doc) => ({
@@ -117,4 +150,5 @@ export const applicationsProjection: Projection<ApplicationDoc, ApplicationIndex
     submittedAt: doc.submittedAt,
     eligible: doc.eligibility.eligible ? 1 : 0,
   }),
+  rollup: societyApplicationsRollup,
 };

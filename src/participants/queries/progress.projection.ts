@@ -1,5 +1,5 @@
 import type { Personal, RecordedEvent } from '../../event-sourcing';
-import type { Projection } from '../../projections/projection';
+import { type Projection, type Rollup, rollupGroup } from '../../projections/projection';
 import { societyFilter } from '../../auth/access';
 import type { ReadModels } from '../../projections/read-models';
 import { localDate } from '../../shared/domain/calendar';
@@ -171,12 +171,79 @@ function evolve(
   }
 }
 
+/**
+ * One programme's participants of one society, summed: what the dashboard reads instead of every
+ * participant. Hours are kept in hundredths (the figures are rounded to hundredths), so that sums
+ * kept event by event and sums rebuilt at once are the same integers.
+ */
+export type SocietyProgress = {
+  readonly participants: number;
+  readonly verifiedCentihours: Readonly<Record<Pillar, number>>;
+  /**
+   * Pace depends on today, so it is computed when read from what it depends on: how many
+   * participants share each `paceFactsKey` (status, time zone, window, required hours), and
+   * within it each verified total (in hundredths). Each distinct set is read once, however many
+   * participants share it.
+   */
+  readonly paceFacts: Readonly<Record<string, Readonly<Record<string, number>>>>;
+};
+
+/** What a participant's pace depends on, but for the hours: `[status, timeZone, windowStart, windowEnd, requiredHours]`. */
+export type PaceFactsKey = readonly [ProgressSummary['status'], string, string, string, number];
+
+/** The verified total of a summary, in hundredths: the total that `viewOf` shows, times 100. */
+export function verifiedCentihours(summary: ProgressSummary): number {
+  return Math.round(
+    round2(summary.verifiedPolitical + summary.verifiedProfessional + summary.verifiedSocial) * 100,
+  );
+}
+
+const centihours = (hours: number) => Math.round(hours * 100);
+
+/** Adds `count` to `map[key]`, removing the entry once it is 0. */
+function bump(map: Record<string, number>, key: string, count: number): void {
+  const next = (map[key] ?? 0) + count;
+  if (next === 0) delete map[key];
+  else map[key] = next;
+}
+
+/** The progress rollup: participants by programme and society (`SocietyProgress`). */
+export const societyProgressRollup: Rollup<ProgressSummary, SocietyProgress> = {
+  groupOf: (summary) => rollupGroup(summary.programmeId, summary.societyCode),
+  add(total, summary, sign) {
+    const sum = (total ?? {
+      participants: 0,
+      verifiedCentihours: { political: 0, professional: 0, social: 0 },
+      paceFacts: {},
+    }) as Mutable<SocietyProgress> & {
+      verifiedCentihours: Record<Pillar, number>;
+      paceFacts: Record<string, Record<string, number>>;
+    };
+    sum.participants += sign;
+    if (sum.participants === 0) return null;
+    sum.verifiedCentihours.political += sign * centihours(summary.verifiedPolitical);
+    sum.verifiedCentihours.professional += sign * centihours(summary.verifiedProfessional);
+    sum.verifiedCentihours.social += sign * centihours(summary.verifiedSocial);
+    const factsKey = JSON.stringify([
+      summary.status,
+      summary.timeZone,
+      summary.windowStart,
+      summary.windowEnd,
+      summary.requiredHours,
+    ] satisfies PaceFactsKey);
+    const hours = (sum.paceFacts[factsKey] ??= {});
+    bump(hours, String(verifiedCentihours(summary)), sign);
+    if (Object.keys(hours).length === 0) delete sum.paceFacts[factsKey];
+    return sum;
+  },
+};
+
 /** Progress per participant (docs/DOMAIN.md, "Read models"). */
-export const progressProjection: Projection<ProgressDoc, ProgressSummary> = {
+export const progressProjection: Projection<ProgressDoc, ProgressSummary, SocietyProgress> = {
   name: 'progress',
   // 4: events from before sealing are read upcast (`subjectRef: null`), so documents built from
-  // them before differ from a replay now.
-  version: 4,
+  // them before differ from a replay now. 5: the society rollup (`SocietyProgress`).
+  version: 5,
   keysOf: (event) =>
     PARTICIPANT_EVENTS.has(event.type) && event.streamName.startsWith('participant-')
       ? [event.streamName.slice('participant-'.length)]
@@ -185,6 +252,7 @@ export const progressProjection: Projection<ProgressDoc, ProgressSummary> = {
   evolveOwned: (doc, event) => evolve(doc, event, true),
   // The summary doubles as the index: lists and dashboards filter on it and read only it.
   indexOf: (doc) => summarise(doc),
+  rollup: societyProgressRollup,
 };
 
 /**
