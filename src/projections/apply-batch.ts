@@ -8,6 +8,9 @@ import {
   type ReadModelStore,
 } from './read-model-store';
 
+/** How many written keys `PendingChanges` remembers to skip reads for (~100 MB at most). */
+const MAX_WRITTEN_KEYS = 1_000_000;
+
 /**
  * Events applied in memory to one generation of a read model, not yet committed. `apply` folds
  * events into the documents they touch (loading those not held yet); `flush` writes every
@@ -29,17 +32,35 @@ export class PendingChanges {
   private position: number;
   private applied = 0;
 
+  /**
+   * While the generation holds nothing but what this object wrote (see `empty`): the keys it
+   * wrote. A key not among them needs no read to know it has no document yet.
+   */
+  private written: Set<string> | undefined;
+
   constructor(
     private readonly readModels: ReadModelStore,
     private readonly projection: Projection<unknown>,
     private readonly generation: number,
     /** The generation's checkpoint: the commit fails if another writer has moved it. */
     private checkpoint: number,
-    /** False for a scratch replay: its failures are already on record from the live run. */
-    private readonly recordDeadLetters = true,
+    options: {
+      /** False for a scratch replay: its failures are already on record from the live run. */
+      readonly recordDeadLetters?: boolean;
+      /**
+       * The generation was created empty for this object alone (a rebuild's new generation): a
+       * document it has not written does not exist, so loading it is skipped. Most documents
+       * are first touched by a rebuild when they are made, so this spares a read for nearly all.
+       */
+      readonly empty?: boolean;
+    } = {},
   ) {
     this.position = checkpoint;
+    this.recordDeadLetters = options.recordDeadLetters ?? true;
+    if (options.empty === true) this.written = new Set();
   }
+
+  private readonly recordDeadLetters: boolean;
 
   /** The last position applied (committed or not). */
   get appliedPosition(): number {
@@ -65,8 +86,13 @@ export class PendingChanges {
     if (!projection.createsOnly) {
       const missing = new Set<string>();
       for (const keys of keysOf) for (const key of keys) if (!this.docs.has(key)) missing.add(key);
+      const written = this.written;
+      const stored = written ? [...missing].filter((key) => written.has(key)) : [...missing];
       if (missing.size > 0) {
-        const loaded = await this.readModels.load(projection.name, this.generation, [...missing]);
+        const loaded =
+          stored.length > 0
+            ? await this.readModels.load(projection.name, this.generation, stored)
+            : new Map<string, unknown>();
         for (const key of missing) {
           const doc = loaded.get(key) ?? null;
           this.docs.set(key, doc);
@@ -152,6 +178,11 @@ export class PendingChanges {
       toPosition: this.position,
     });
     this.checkpoint = this.position;
+    if (this.written) {
+      for (const { key } of writes) this.written.add(key);
+      // Past a bound, memory matters more than the reads this spares: every key is read again.
+      if (this.written.size > MAX_WRITTEN_KEYS) this.written = undefined;
+    }
     // Nothing is kept between flushes: memory stays bounded by what one flush holds.
     this.docs.clear();
     this.changed.clear();

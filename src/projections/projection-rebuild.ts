@@ -109,7 +109,10 @@ async function rebuildUnled(
     targets.push({
       projection,
       generation,
-      pending: new PendingChanges(readModels, projection, generation, position),
+      // A generation made here holds nothing yet: documents it has not written need no read.
+      pending: new PendingChanges(readModels, projection, generation, position, {
+        empty: !existing,
+      }),
     });
   }
   let position = Math.min(...targets.map((target) => target.pending.appliedPosition));

@@ -86,7 +86,9 @@ export async function verifyReadModels(
       projection,
       generation: active.generation,
       position: active.position,
-      pending: new PendingChanges(readModels, projection, SCRATCH_GENERATION, 0, false),
+      pending: new PendingChanges(readModels, projection, SCRATCH_GENERATION, 0, {
+        recordDeadLetters: false,
+      }),
     });
   }
   try {
