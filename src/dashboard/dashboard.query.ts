@@ -8,7 +8,7 @@ import {
   type PaceFactsKey,
   type SocietyProgress,
 } from '../participants/queries/progress.projection';
-import { PACES, readPace, type Pace } from '../participants/domain/pace';
+import { expectedBy, PACES, paceOf, type Pace } from '../participants/domain/pace';
 import { localDate } from '../shared/domain/calendar';
 
 /** What `GET /v1/programmes/:programmeId/dashboard` answers (see `dashboardFigures`). */
@@ -114,8 +114,8 @@ export async function dashboardFigures(
 /**
  * Participants by status and by pace today, and what a linear pace expects of them by today (in
  * hundredths of an hour), from the rollups' pace facts: each distinct set of facts is read once
- * with the participants' own pace rule (`readPace`), and counts as many times as participants
- * share it.
+ * with the participants' own pace rule (`expectedBy` and `paceOf`, which `readPace` uses), and
+ * counts as many times as participants share it.
  */
 function paceFiguresOf(totals: readonly SocietyProgress[], now: Date) {
   const statuses = { active: 0, completed: 0, withdrawn: 0 };
@@ -133,14 +133,19 @@ function paceFiguresOf(totals: readonly SocietyProgress[], now: Date) {
         today = localDate(now, timeZone);
         todays.set(timeZone, today);
       }
+      // The same window and requirement: the same hours expected of each of them today.
+      const window = { windowStart, windowEnd, requiredHours };
+      const { expected, expectedHoursToDate } = expectedBy(window, today);
+      const expectedCentihoursEach = Math.round(expectedHoursToDate * 100);
       for (const [verified, people] of Object.entries(hours)) {
-        const reading = readPace(
-          { status, windowStart, windowEnd, requiredHours, verifiedHours: Number(verified) / 100 },
+        const pace = paceOf(
+          { status, ...window, verifiedHours: Number(verified) / 100 },
+          expected,
           today,
         );
         statuses[status] += people;
-        paces[reading.pace] += people;
-        expectedCentihours += Math.round(reading.expectedHoursToDate * 100) * people;
+        paces[pace] += people;
+        expectedCentihours += expectedCentihoursEach * people;
       }
     }
   }

@@ -31,25 +31,46 @@ export type PaceReading = {
  * withdrawn take precedence.
  */
 export function readPace(facts: PaceFacts, today: CalendarDate): PaceReading {
+  const { expected, expectedHoursToDate, elapsedDays } = expectedBy(facts, today);
+  return {
+    pace: paceOf(facts, expected, today),
+    expectedHoursToDate,
+    projectedCompletionDate: project(facts, elapsedDays),
+  };
+}
+
+/**
+ * What a linear pace expects by `today` of anyone with this window and requirement (capped at
+ * the requirement; unrounded, and rounded as shown), and the days of the window elapsed by then.
+ */
+export function expectedBy(
+  facts: Pick<PaceFacts, 'windowStart' | 'windowEnd' | 'requiredHours'>,
+  today: CalendarDate,
+): {
+  readonly expected: number;
+  readonly expectedHoursToDate: number;
+  readonly elapsedDays: number;
+} {
   const windowDays = Math.max(1, daysBetween(facts.windowStart, facts.windowEnd));
   const elapsedDays = Math.min(windowDays, Math.max(0, daysBetween(facts.windowStart, today)));
   const expected = Math.min(facts.requiredHours, (facts.requiredHours * elapsedDays) / windowDays);
-  const projectedCompletionDate = project(facts, elapsedDays);
-  const reading = (pace: Pace): PaceReading => ({
-    pace,
-    expectedHoursToDate: round2(expected),
-    projectedCompletionDate,
-  });
-  if (facts.status === 'completed') return reading('completed');
-  if (facts.status === 'withdrawn') return reading('withdrawn');
-  if (today >= facts.windowEnd && facts.verifiedHours < facts.requiredHours)
-    return reading('at_risk');
-  if (expected === 0) return reading('on_track');
+  return { expected, expectedHoursToDate: round2(expected), elapsedDays };
+}
+
+/**
+ * The pace of `facts` when `expected` hours are expected by `today` (from `expectedBy`): what
+ * `readPace` reads, without the dates, for whoever reads many participants who share a window.
+ */
+export function paceOf(facts: PaceFacts, expected: number, today: CalendarDate): Pace {
+  if (facts.status === 'completed') return 'completed';
+  if (facts.status === 'withdrawn') return 'withdrawn';
+  if (today >= facts.windowEnd && facts.verifiedHours < facts.requiredHours) return 'at_risk';
+  if (expected === 0) return 'on_track';
   const ratio = facts.verifiedHours / expected;
-  if (ratio >= 1.1) return reading('ahead');
-  if (ratio >= 0.9) return reading('on_track');
-  if (ratio >= 0.6) return reading('behind');
-  return reading('at_risk');
+  if (ratio >= 1.1) return 'ahead';
+  if (ratio >= 0.9) return 'on_track';
+  if (ratio >= 0.6) return 'behind';
+  return 'at_risk';
 }
 
 function project(facts: PaceFacts, elapsedDays: number): CalendarDate | null {
