@@ -1,3 +1,4 @@
+import { societyFilter } from '../auth/access';
 import { PILLARS, type Pillar, type ProgrammeRules } from '../programmes/domain/programme';
 import type { ReadModels } from '../projections/read-models';
 import { rollupGroup, rollupGroupsUnder } from '../projections/projection';
@@ -39,9 +40,10 @@ export async function dashboardFigures(
   // run side by side on two connections.
   const groups =
     society !== undefined ? rollupGroup(programmeId, society) : rollupGroupsUnder(programmeId);
+  const where = { programmeId, ...societyFilter(society) };
   const [applications, progress] = await Promise.all([
-    readModels.rollups(applicationsProjection, groups),
-    readModels.rollups(progressProjection, groups),
+    readModels.rollups(applicationsProjection, groups, where),
+    readModels.rollups(progressProjection, groups, where),
   ]);
   const sum = <T>(totals: readonly T[], of: (total: T) => number) =>
     totals.reduce((total, item) => total + of(item), 0);

@@ -47,11 +47,32 @@ export class ReadModels {
   /**
    * The totals of the projection's rollup whose groups begin with `groupPrefix` (a whole group, or
    * `rollupGroupsUnder(...)`), in group order, from the active generation.
+   *
+   * A generation built by another version of the projection (served while the new version is
+   * rebuilt beside it, after an upgrade) may keep no totals, or others: the totals are then summed
+   * here from the indexes of the documents that match `where`, which must be those of the groups
+   * asked for. Slower, and the same answer.
    */
   async rollups<Doc, Index extends IndexFields, Total>(
     projection: Projection<Doc, Index, Total>,
     groupPrefix: string,
+    where: Filter<Index>,
   ): Promise<Total[]> {
+    const rollup = projection.rollup;
+    if (!rollup) throw new Error(`the ${projection.name} read model keeps no rollup`);
+    const active = await this.store.activeGeneration(projection.name);
+    if (active !== undefined && active.version !== projection.version) {
+      const totals = new Map<string, Total | null>();
+      for (const index of await this.indexes(projection, where)) {
+        const group = rollup.groupOf(index);
+        if (group !== null && group.startsWith(groupPrefix))
+          totals.set(group, rollup.add(totals.get(group) ?? null, index, 1));
+      }
+      return [...totals.keys()]
+        .sort()
+        .map((group) => totals.get(group))
+        .filter((total): total is Total => total !== null && total !== undefined);
+    }
     const totals: Total[] = [];
     let cursor: string | undefined;
     do {

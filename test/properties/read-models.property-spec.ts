@@ -27,7 +27,7 @@ import {
   programmeStream,
 } from '../../src/programmes/domain/programme';
 import { PROJECTIONS } from '../../src/read-models';
-import { rollupGroupsUnder, type Projection } from '../../src/projections/projection';
+import { rollupGroup, rollupGroupsUnder, type Projection } from '../../src/projections/projection';
 import { ReadModels } from '../../src/projections/read-models';
 import { dashboardFigures } from '../../src/dashboard/dashboard.query';
 import { applicationsProjection } from '../../src/applications/queries/applications.projection';
@@ -480,8 +480,15 @@ describe('rollups: the totals of the documents, and the dashboard read from them
                 fresh.set(group, rollup.add(fresh.get(group) ?? null, index, 1));
               }
               const ordered = [...fresh.keys()].sort().map((group) => fresh.get(group));
-              expect(await readModels.rollups(projection, rollupGroupsUnder(programmeId))).toEqual(
-                ordered,
+              const under = rollupGroupsUnder(programmeId);
+              expect(await readModels.rollups(projection, under, { programmeId })).toEqual(ordered);
+              // Code of another version than the served generation's sums the indexes instead.
+              const upgraded = { ...projection, version: projection.version + 1 };
+              expect(await readModels.rollups(upgraded, under, { programmeId })).toEqual(ordered);
+              const b33 = rollupGroup(programmeId, 'B33');
+              const where = { programmeId, societyCode: 'B33' };
+              expect(await readModels.rollups(upgraded, b33, where)).toEqual(
+                await readModels.rollups(projection, b33, where),
               );
             }
             for (const society of [undefined, 'B33', 'A01'])
