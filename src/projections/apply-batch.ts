@@ -1,6 +1,6 @@
 import type { RecordedEvent } from '../event-sourcing';
 import { blamesStore, failureKind } from '../shared/transient';
-import { type IndexFields, type Projection, rollupKey } from './projection';
+import { type IndexFields, type Projection, type Rollup, rollupKey } from './projection';
 import {
   CheckpointMovedError,
   type DeadLetter,
@@ -37,6 +37,7 @@ export class PendingChanges {
    * wrote. A key not among them needs no read to know it has no document yet.
    */
   private written: Set<string> | undefined;
+  private readonly recordDeadLetters: boolean;
 
   constructor(
     private readonly readModels: ReadModelStore,
@@ -59,8 +60,6 @@ export class PendingChanges {
     this.recordDeadLetters = options.recordDeadLetters ?? true;
     if (options.empty === true) this.written = new Set();
   }
-
-  private readonly recordDeadLetters: boolean;
 
   /** The last position applied (committed or not). */
   get appliedPosition(): number {
@@ -141,20 +140,46 @@ export class PendingChanges {
     this.applied += batch.length;
   }
 
-  private rollUp(writes: DocumentWrite[], deletes: string[]): Promise<void> {
+  /**
+   * Moves the changed documents' shares between their groups' totals (`Rollup`): each one's index
+   * as loaded out of its old group, its new index into its new one. Adds the totals that changed
+   * to `writes` (or to `deletes`, once nothing counts in them).
+   */
+  private async rollUp(
+    rollup: Rollup<IndexFields, unknown>,
+    writes: DocumentWrite[],
+    deletes: string[],
+  ): Promise<void> {
     const after = new Map(writes.map((write) => [write.key, write.index]));
-    const changes = [...this.changed].map((key) => ({
-      before: this.committedIndexes.get(key) ?? null,
-      after: after.get(key) ?? null,
-    }));
-    return rollUpChanges(
-      this.readModels,
-      this.projection,
+    const shares: Array<{ group: string; index: IndexFields; sign: 1 | -1 }> = [];
+    const share = (index: IndexFields | null | undefined, sign: 1 | -1) => {
+      const group = index ? rollup.groupOf(index) : null;
+      if (group !== null) shares.push({ group, index: index!, sign });
+    };
+    for (const key of this.changed) {
+      share(this.committedIndexes.get(key), -1);
+      share(after.get(key), 1);
+    }
+    if (shares.length === 0) return;
+    const groups = [...new Set(shares.map(({ group }) => group))];
+    const stored = await this.readModels.load(
+      this.projection.name,
       this.generation,
-      changes,
-      writes,
-      deletes,
+      groups.map(rollupKey),
     );
+    // A total is whatever the rollup's `add` made: the projection is untyped here.
+    const totals = new Map<string, NonNullable<unknown> | null>(
+      groups.map((group) => [group, stored.get(rollupKey(group)) ?? null]),
+    );
+    for (const { group, index, sign } of shares)
+      totals.set(
+        group,
+        rollup.add(totals.get(group) ?? null, index, sign) as NonNullable<unknown> | null,
+      );
+    for (const [group, total] of totals) {
+      if (total === null) deletes.push(rollupKey(group));
+      else writes.push({ key: rollupKey(group), doc: total, index: {} });
+    }
   }
 
   /** Commits what was applied since the last flush, with the checkpoint, in one transaction. */
@@ -167,7 +192,7 @@ export class PendingChanges {
       if (doc === null || doc === undefined) deletes.push(key);
       else writes.push({ key, doc, index: this.projection.indexOf(doc) });
     }
-    if (this.projection.rollup) await this.rollUp(writes, deletes);
+    if (this.projection.rollup) await this.rollUp(this.projection.rollup, writes, deletes);
     await this.readModels.commit({
       projection: this.projection.name,
       generation: this.generation,
@@ -189,44 +214,6 @@ export class PendingChanges {
     this.committedIndexes.clear();
     this.deadLetters = [];
     this.applied = 0;
-  }
-}
-
-/**
- * Moves the changed documents' shares between their groups' totals (`Rollup`), and adds the
- * totals that changed to `writes` (or `deletes`, once nothing counts in them).
- */
-async function rollUpChanges(
-  readModels: ReadModelStore,
-  projection: Projection<unknown>,
-  generation: number,
-  changes: ReadonlyArray<{ before: IndexFields | null; after: IndexFields | null }>,
-  writes: DocumentWrite[],
-  deletes: string[],
-): Promise<void> {
-  const rollup = projection.rollup!;
-  const shares: Array<{ group: string; index: IndexFields; sign: 1 | -1 }> = [];
-  for (const { before, after } of changes) {
-    const from = before === null ? null : rollup.groupOf(before);
-    const to = after === null ? null : rollup.groupOf(after);
-    if (from !== null) shares.push({ group: from, index: before!, sign: -1 });
-    if (to !== null) shares.push({ group: to, index: after!, sign: 1 });
-  }
-  if (shares.length === 0) return;
-  const groups = [...new Set(shares.map((share) => share.group))];
-  const stored = await readModels.load(projection.name, generation, groups.map(rollupKey));
-  // A total is whatever the rollup's `add` made: the projection is untyped here.
-  const totals = new Map<string, NonNullable<unknown> | null>(
-    groups.map((group) => [group, stored.get(rollupKey(group)) ?? null]),
-  );
-  for (const { group, index, sign } of shares)
-    totals.set(
-      group,
-      rollup.add(totals.get(group) ?? null, index, sign) as NonNullable<unknown> | null,
-    );
-  for (const [group, total] of totals) {
-    if (total === null) deletes.push(rollupKey(group));
-    else writes.push({ key: rollupKey(group), doc: total, index: {} });
   }
 }
 
