@@ -73,6 +73,9 @@ const queries = new ReadModelQuery({
   bindIndexValue: (value) => value,
 });
 
+/** How much of the read-model file is read through a memory map (see the constructor). */
+const MMAP_BYTES = 1 << 30;
+
 /** How many query shapes keep their prepared statement (shapes come from code, so few). */
 const PREPARED_QUERIES = 64;
 
@@ -99,6 +102,13 @@ export class SqliteReadModelStore implements ReadModelStore {
     // Query planning needs statistics (e.g. to use the society index); see refreshStatistics.
     // A sampled ANALYZE (SQLite's advice for large databases) keeps that cheap.
     this.db.pragma('analysis_limit = 1000');
+    // Documents are read through a memory map. rm_documents is WITHOUT ROWID, so its b-tree cells
+    // are whole rows, and a progress row (~8 KB) spills onto overflow pages: finding one key
+    // compares it with a dozen such cells, and SQLite reads overflow content straight from the
+    // file (one pread a page, bypassing its page cache), ~20 system calls a lookup. Mapped, those
+    // reads are memory copies: a document read went from ~49 to ~12 µs (measured, 1,000
+    // participants). It reserves address space only; the OS page cache holds the pages as before.
+    this.db.pragma(`mmap_size = ${MMAP_BYTES}`);
     this.db.pragma('optimize=0x10002');
     const db = this.db;
     this.statements = {
