@@ -3,10 +3,10 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { Logger } from 'nestjs-pino';
+import { Logger, PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { LoggingModule } from './logging/logging.module';
-import { linkFastifyRequests } from './logging/http-log';
+import { installRequestLog } from './logging/http-log';
 import { type LogDestination, standardOutput, useLogOutput } from './logging/log-output';
 import { installJsonBodyParser, installParameterCheck } from './http/input-boundary';
 import { Metrics } from './metrics/metrics';
@@ -65,9 +65,8 @@ export async function createApp(
     // The client's X-Request-Id when safe, else a UUID: the id of the request's log lines.
     genReqId: requestIdOf,
   });
-  // Before Nest's middleware (the request logger), which would otherwise answer first.
+  // Before the request logger below, which would otherwise answer first.
   echoRequestIds(adapter.getInstance());
-  linkFastifyRequests(adapter.getInstance());
   const app = await NestFactory.create<NestFastifyApplication>(
     ServiceModule.register(config, options.clock),
     adapter,
@@ -84,6 +83,8 @@ export async function createApp(
   );
   if (!silent) app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance();
+  // First of the hooks added here: those after it run in the request's logging context.
+  installRequestLog(fastify, await app.resolve(PinoLogger));
   installJsonBodyParser(fastify);
   installParameterCheck(fastify);
   installRequestTimeout(fastify, config.REQUEST_TIMEOUT_MS);
