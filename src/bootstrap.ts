@@ -22,6 +22,8 @@ import { limitRequestRate } from './http/rate-limit';
 import { installRequestTimeout } from './http/request-timeout';
 import { echoRequestIds, requestIdOf } from './http/request-context';
 import { installDrain } from './http/drain';
+import { installUnsealing } from './http/unseal';
+import { PersonalDataVault } from './event-sourcing';
 import { installEventStreams } from './http/event-stream';
 import { CachingValidationPipe } from './http/validation-pipe';
 import { ProblemDocumentDto } from './http/openapi';
@@ -90,6 +92,7 @@ export async function createApp(
   installRequestTimeout(fastify, config.REQUEST_TIMEOUT_MS);
   installDrain(fastify);
   installEventStreams(fastify);
+  installUnsealing(fastify, app.get(PersonalDataVault));
   // 0 turns the limit off; the plugin itself would read it as "refuse everything".
   if (config.RATE_LIMIT_PER_MINUTE > 0) await limitRequestRate(app, config.RATE_LIMIT_PER_MINUTE);
   app.get(Metrics).instrument(fastify);
