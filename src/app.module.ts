@@ -1,7 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
-import { UnsealInterceptor } from './http/unseal.interceptor';
 import { EVENT_SCHEMAS } from './event-schemas';
 import { PERSONAL_DATA_POLICY } from './personal-data';
 import { PrivacyModule } from './privacy/privacy.module';
@@ -62,7 +60,6 @@ export class AppModule {
         DashboardModule,
         PrivacyModule,
       ],
-      providers: [{ provide: APP_INTERCEPTOR, useClass: UnsealInterceptor }],
     };
   }
 }

@@ -3,10 +3,10 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { Logger } from 'nestjs-pino';
+import { Logger, PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { LoggingModule } from './logging/logging.module';
-import { linkFastifyRequests } from './logging/http-log';
+import { installRequestLog } from './logging/http-log';
 import { type LogDestination, standardOutput, useLogOutput } from './logging/log-output';
 import { installJsonBodyParser, installParameterCheck } from './http/input-boundary';
 import { Metrics } from './metrics/metrics';
@@ -22,6 +22,8 @@ import { limitRequestRate } from './http/rate-limit';
 import { installRequestTimeout } from './http/request-timeout';
 import { echoRequestIds, requestIdOf } from './http/request-context';
 import { installDrain } from './http/drain';
+import { installUnsealing } from './http/unseal';
+import { PersonalDataVault } from './event-sourcing';
 import { installEventStreams } from './http/event-stream';
 import { CachingValidationPipe } from './http/validation-pipe';
 import { ProblemDocumentDto } from './http/openapi';
@@ -65,9 +67,8 @@ export async function createApp(
     // The client's X-Request-Id when safe, else a UUID: the id of the request's log lines.
     genReqId: requestIdOf,
   });
-  // Before Nest's middleware (the request logger), which would otherwise answer first.
+  // Before the request logger below, which would otherwise answer first.
   echoRequestIds(adapter.getInstance());
-  linkFastifyRequests(adapter.getInstance());
   const app = await NestFactory.create<NestFastifyApplication>(
     ServiceModule.register(config, options.clock),
     adapter,
@@ -84,11 +85,14 @@ export async function createApp(
   );
   if (!silent) app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance();
+  // First of the hooks added here: those after it run in the request's logging context.
+  installRequestLog(fastify, await app.resolve(PinoLogger));
   installJsonBodyParser(fastify);
   installParameterCheck(fastify);
   installRequestTimeout(fastify, config.REQUEST_TIMEOUT_MS);
   installDrain(fastify);
   installEventStreams(fastify);
+  installUnsealing(fastify, app.get(PersonalDataVault));
   // 0 turns the limit off; the plugin itself would read it as "refuse everything".
   if (config.RATE_LIMIT_PER_MINUTE > 0) await limitRequestRate(app, config.RATE_LIMIT_PER_MINUTE);
   app.get(Metrics).instrument(fastify);

@@ -1,4 +1,5 @@
-import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Param, Post, UseInterceptors } from '@nestjs/common';
+import { IdempotencyInterceptor } from '../http/idempotency/idempotency.interceptor';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../auth/auth.guard';
@@ -21,6 +22,7 @@ import {
 @ApiTags('applications')
 @ApiBearerAuth()
 @Controller('v1')
+@UseInterceptors(IdempotencyInterceptor)
 export class ApplicationsController {
   constructor(private readonly commands: CommandBus) {}
 

@@ -1,4 +1,15 @@
-import { Controller, Get, HttpCode, Inject, Param, Post, Query, Res } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  HttpCode,
+  Inject,
+  Param,
+  Post,
+  Query,
+  Res,
+  UseInterceptors,
+} from '@nestjs/common';
+import { IdempotencyInterceptor } from '../http/idempotency/idempotency.interceptor';
 import {
   ApiBearerAuth,
   ApiOperation,
@@ -123,6 +134,7 @@ export class AuditController {
   }
 
   @Post('verifications')
+  @UseInterceptors(IdempotencyInterceptor)
   @HttpCode(202)
   @ApiOperation({
     summary:

@@ -1,9 +1,10 @@
 import { type INestApplication, RequestMethod } from '@nestjs/common';
-import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { INTERCEPTORS_METADATA, METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { DiscoveryService, MetadataScanner, ModulesContainer, Reflector } from '@nestjs/core';
 import { FASTIFY_ROUTE_CONFIG_METADATA } from '@nestjs/platform-fastify/constants';
 import { DECORATORS } from '@nestjs/swagger';
 import { PUBLIC, ROLES_KEY } from '../auth/auth.guard';
+import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
 import type { Role } from '../shared/principal';
 
 /** One route the running app serves, as its controllers declare it. */
@@ -21,6 +22,8 @@ export type ServedRoute = {
   readonly rateLimited: boolean;
   /** Not left out of the OpenAPI document (`@ApiExcludeController`, `@ApiExcludeEndpoint`). */
   readonly documented: boolean;
+  /** `IdempotencyInterceptor` among its interceptors (class or handler): takes Idempotency-Key. */
+  readonly idempotent: boolean;
 };
 
 /**
@@ -70,6 +73,11 @@ export function servedRoutes(app: INestApplication): ServedRoute[] {
             isPublic: reflector.getAllAndOverride<boolean | undefined>(PUBLIC, targets) === true,
             rateLimited: config?.rateLimit !== false,
             documented: !excluded,
+            idempotent: targets.some((target) =>
+              (
+                (Reflect.getMetadata(INTERCEPTORS_METADATA, target) as unknown[] | undefined) ?? []
+              ).includes(IdempotencyInterceptor),
+            ),
           });
         }
     }

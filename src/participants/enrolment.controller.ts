@@ -1,4 +1,5 @@
-import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Param, Post, UseInterceptors } from '@nestjs/common';
+import { IdempotencyInterceptor } from '../http/idempotency/idempotency.interceptor';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../auth/auth.guard';
@@ -12,6 +13,7 @@ import { EnrolDto, EnrolResultDto } from './commands/participant.dto';
 @ApiTags('applications')
 @ApiBearerAuth()
 @Controller('v1/applications/:applicationId')
+@UseInterceptors(IdempotencyInterceptor)
 export class EnrolmentController {
   constructor(private readonly commands: CommandBus) {}
 

@@ -5,6 +5,7 @@ import { Roles } from '../auth/auth.guard';
 import { ReasonDto } from '../http/reason.dto';
 import { timeOrderedUuid } from '../event-sourcing';
 import { IfMatch, StreamRevisionEtag } from '../http/etag';
+import { IdempotencyInterceptor } from '../http/idempotency/idempotency.interceptor';
 import { RequestContext } from '../http/request-context';
 import type { CommandContext } from '../shared/command-context';
 import {
@@ -27,7 +28,8 @@ const IF_MATCH = {
 @ApiBearerAuth()
 @ApiHeader(IF_MATCH)
 @Controller('v1/participants/:participantId')
-@UseInterceptors(StreamRevisionEtag)
+// Idempotency outside the ETag: a replayed answer carries the ETag it was first given.
+@UseInterceptors(IdempotencyInterceptor, StreamRevisionEtag)
 export class ParticipantsController {
   constructor(private readonly commands: CommandBus) {}
 

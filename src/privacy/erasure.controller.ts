@@ -1,4 +1,5 @@
-import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Param, Post, UseInterceptors } from '@nestjs/common';
+import { IdempotencyInterceptor } from '../http/idempotency/idempotency.interceptor';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../auth/auth.guard';
@@ -22,6 +23,7 @@ export class ErasureResultDto {
 @ApiTags('privacy')
 @ApiBearerAuth()
 @Controller('v1/applications/:applicationId/erasure')
+@UseInterceptors(IdempotencyInterceptor)
 export class ErasureController {
   constructor(private readonly commands: CommandBus) {}
 

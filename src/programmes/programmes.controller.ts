@@ -1,4 +1,5 @@
-import { Body, Controller, HttpCode, Post, Res } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, Res, UseInterceptors } from '@nestjs/common';
+import { IdempotencyInterceptor } from '../http/idempotency/idempotency.interceptor';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
@@ -12,6 +13,7 @@ import { DefineProgrammeCommand } from './commands/define-programme.handler';
 @ApiTags('programmes')
 @ApiBearerAuth()
 @Controller('v1/programmes')
+@UseInterceptors(IdempotencyInterceptor)
 export class ProgrammesController {
   constructor(private readonly commands: CommandBus) {}
 

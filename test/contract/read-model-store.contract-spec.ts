@@ -92,6 +92,20 @@ describe.each(subjects)('ReadModelStore contract: %s', (_name, open) => {
     expect(await store.get('things', 'a')).toBeUndefined();
   });
 
+  it('a document read again after it changed, or after a rebuild was activated, is read as it is now', async () => {
+    // The SQLite store keeps documents it has parsed, by the text they were parsed from.
+    await commit(0, 1, [['a', { v: 1, items: [{ n: 1 }] }, {}]]);
+    expect(await store.get('things', 'a')).toEqual({ v: 1, items: [{ n: 1 }] });
+    expect(await store.get('things', 'a')).toEqual({ v: 1, items: [{ n: 1 }] });
+    await commit(1, 2, [['a', { v: 2, items: [{ n: 2 }] }, {}]]);
+    expect(await store.get('things', 'a')).toEqual({ v: 2, items: [{ n: 2 }] });
+    await store.createGeneration('things', 2, 1);
+    await commit(0, 2, [['a', { v: 3 }, {}]], [], 2);
+    expect(await store.get('things', 'a')).toEqual({ v: 2, items: [{ n: 2 }] });
+    await store.activate('things', 2);
+    expect(await store.get('things', 'a')).toEqual({ v: 3 });
+  });
+
   it('loads by key and lists by index fields and key prefix, paging by cursor without gaps or repeats', async () => {
     const writes: Array<[string, unknown, Record<string, string | number | null>]> = [];
     for (let i = 0; i < 25; i += 1)

@@ -868,6 +868,14 @@ describe.each<StoreKind>(['sqlite', 'postgres'])(
       expect([...missing, ...stale]).toEqual([]);
     });
 
+    it('every command (POST) route takes an Idempotency-Key, and no read has the interceptor', () => {
+      // The interceptor is applied per controller, not globally (idempotency.module.ts).
+      const wrong = [...routes.values()]
+        .filter((route) => route.idempotent !== (route.method === 'POST'))
+        .map((route) => `${route.key}: idempotent ${route.idempotent}`);
+      expect(wrong).toEqual([]);
+    });
+
     it.each(Object.keys(ROUTES))('%s: each caller gets what docs/API.md says', async (key) => {
       const route = routes.get(key);
       if (!route) throw new Error(`${key} is not served (see the first test)`);

@@ -1,18 +1,19 @@
 import { join } from 'node:path';
 import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
 import { AppConfig } from '../../config/app-config';
 import { Clock } from '../../shared/clock';
 import { postgresTimeouts } from '../../stores/postgres/postgres-pool';
 import { durationSeconds } from '../../shared/duration';
-import { IdempotencyInterceptor } from './idempotency.interceptor';
 import { IDEMPOTENCY_STORE, type IdempotencyStore } from './idempotency-store';
 import { PostgresIdempotencyStore } from './postgres-idempotency-store';
 import { SqliteIdempotencyStore } from './sqlite-idempotency-store';
 
 /**
  * Idempotency keys for every command, stored where READ_MODEL_STORE says and kept for
- * IDEMPOTENCY_TTL.
+ * IDEMPOTENCY_TTL. Command controllers apply `IdempotencyInterceptor` themselves
+ * (`@UseInterceptors`), rather than it being global: a global interceptor puts Nest's rxjs
+ * pipeline on every read too, where it has nothing to do. `servedRoutes` says which routes have
+ * it, and a test checks that every POST route does.
  */
 @Global()
 @Module({
@@ -31,7 +32,6 @@ import { SqliteIdempotencyStore } from './sqlite-idempotency-store';
           : new SqliteIdempotencyStore(join(config.dataDir, 'requests.sqlite'), options);
       },
     },
-    { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
   ],
   // Erasure deletes a student's records.
   exports: [IDEMPOTENCY_STORE],

