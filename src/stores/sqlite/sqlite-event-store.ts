@@ -48,7 +48,8 @@ type EventRow = EventRowValues;
  * The embedded event store: one SQLite file in WAL mode, written through one connection with
  * group commit (see `AppendBatcher` and `SqliteAppendWriter`). better-sqlite3 is synchronous, so
  * a commit runs on the event loop; at ~1 ms for a batch of 50 that is cheaper than handing
- * batches to a worker thread, which we measured and dropped (see docs/design.md).
+ * batches to a worker thread, which we measured and dropped (see docs/design.md). WAL
+ * checkpoints, the slow part of some commits, do run on a thread (`SqliteCheckpointer`).
  */
 export class SqliteEventStore implements EventStore {
   private readonly db: Database.Database;
