@@ -22,6 +22,7 @@ import { failureKind } from '../../shared/transient';
 import { AppendBatcher, type BatchOutcomes } from '../shared/append-batcher';
 import { SqliteAppendWriter } from './sqlite-append-writer';
 import { EVENT_COLUMNS, type EventRowValues } from '../shared/event-row';
+import { SqliteCheckpointer } from './sqlite-checkpointer';
 import { openEventDatabase, type SqliteDatabaseOptions } from './sqlite-database';
 import { asError } from '../../shared/as-error';
 
@@ -31,6 +32,12 @@ export type { SqliteSynchronous } from './sqlite-database';
 export interface SqliteEventStoreOptions extends SqliteDatabaseOptions {
   /** Longest wait before a subscription notices another process's appends; default 250 ms. */
   readonly pollIntervalMs?: number;
+  /**
+   * Events this store appends before it moves WAL checkpoints to a thread of its own (see
+   * `SqliteCheckpointer`); default 1000, so that short-lived stores (a CLI command, a test) start
+   * no thread. `Infinity` keeps checkpoints in the commits, as SQLite does by default.
+   */
+  readonly checkpointThreadAfterEvents?: number;
 }
 
 // Statements run in raw mode (arrays in EVENT_COLUMNS order), which spares one object per
@@ -41,7 +48,8 @@ type EventRow = EventRowValues;
  * The embedded event store: one SQLite file in WAL mode, written through one connection with
  * group commit (see `AppendBatcher` and `SqliteAppendWriter`). better-sqlite3 is synchronous, so
  * a commit runs on the event loop; at ~1 ms for a batch of 50 that is cheaper than handing
- * batches to a worker thread, which we measured and dropped (see docs/design.md).
+ * batches to a worker thread, which we measured and dropped (see docs/design.md). WAL
+ * checkpoints, the slow part of some commits, do run on a thread (`SqliteCheckpointer`).
  */
 export class SqliteEventStore implements EventStore {
   private readonly db: Database.Database;
@@ -50,6 +58,9 @@ export class SqliteEventStore implements EventStore {
   private readonly appended = new EventEmitter();
   private readonly statements;
   private readonly pollIntervalMs: number;
+  private readonly options: SqliteEventStoreOptions;
+  private eventsUntilCheckpointThread: number;
+  private checkpointer: SqliteCheckpointer | undefined;
   private closed = false;
 
   readonly integrity: StoreIntegrity = {
@@ -85,6 +96,8 @@ export class SqliteEventStore implements EventStore {
       ),
     };
     this.pollIntervalMs = options.pollIntervalMs ?? 250;
+    this.options = options;
+    this.eventsUntilCheckpointThread = options.checkpointThreadAfterEvents ?? 1000;
     this.batcher = new AppendBatcher((batch) => this.write(batch));
     this.appended.setMaxListeners(0);
   }
@@ -159,6 +172,7 @@ export class SqliteEventStore implements EventStore {
     if (this.closed) return;
     this.closed = true;
     await this.batcher.close();
+    await this.checkpointer?.close();
     this.appended.emit('appended');
     this.appended.removeAllListeners();
     this.db.close();
@@ -166,8 +180,24 @@ export class SqliteEventStore implements EventStore {
 
   private write(batch: readonly PreparedAppend[]): BatchOutcomes {
     const outcomes = this.writer.writeBatch(batch);
+    if (this.checkpointer) {
+      this.checkpointer.committed();
+    } else if (this.eventsUntilCheckpointThread !== Infinity) {
+      for (const append of batch) this.eventsUntilCheckpointThread -= append.events.length;
+      if (this.eventsUntilCheckpointThread <= 0) this.startCheckpointThread();
+    }
     this.appended.emit('appended');
     return outcomes;
+  }
+
+  private startCheckpointThread(): void {
+    this.eventsUntilCheckpointThread = Infinity;
+    this.checkpointer = new SqliteCheckpointer(this.db, {
+      fileName: this.options.fileName,
+      synchronous: this.options.synchronous ?? 'NORMAL',
+      busyTimeoutMs: this.options.busyTimeoutMs ?? 5000,
+    });
+    this.checkpointer.committed();
   }
 }
 
