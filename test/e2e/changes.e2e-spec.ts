@@ -198,12 +198,16 @@ describe.each<StoreKind>(['sqlite', 'postgres'])(
       try {
         await other.app.listen(0, '127.0.0.1');
         const port = (other.app.getHttpServer().address() as AddressInfo).port;
+        // Read-your-writes on the seeded programme: a fresh app may not have projected it yet,
+        // and would answer 404 (no stream) to a request that came first.
+        const head = await other.store.headPosition();
         const changes = await openStream(
           `http://127.0.0.1:${port}`,
-          `/v1/programmes/${P}/changes`,
+          `/v1/programmes/${P}/changes?minPosition=${head}`,
           await other.auth('programme_admin'),
         );
         open.push(changes);
+        expect(changes.status).toBe(200);
         await changes.next(() => true);
       } finally {
         const started = Date.now();
