@@ -12,98 +12,27 @@
  * pages are not written back during the next), in an order that rotates every round. Sizes:
  * APPENDS (default 200,000, as bench:store at scale 1), STREAMS (10,000), ROUNDS (3).
  */
-import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import { type EventStore, timeOrderedUuid } from '../src/event-sourcing';
+import type { EventStore } from '../src/event-sourcing';
 import { SqliteEventStore } from '../src/stores/sqlite/sqlite-event-store';
-import { activityEvent, rate } from './bench-kit';
+import { appendWorkloads } from './append-workloads';
+import { rate } from './bench-kit';
 
 const APPENDS = Number(process.env.APPENDS ?? 200_000);
 const STREAMS = Number(process.env.STREAMS ?? 10_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const CALLERS = 50;
-const streamOf = (i: number) => `participant-${i % STREAMS}`;
-const eventOf = (i: number) => activityEvent(i, i % STREAMS);
+const { appendSequential, appendConcurrent, rawSequential } = appendWorkloads(STREAMS);
 const work = mkdtempSync(join(tmpdir(), 'append-ab-'));
 
 type Store = EventStore & { close(): Promise<void> };
 type StoreClass = new (options: { fileName: string }) => Store;
 
-async function sequential(store: EventStore): Promise<void> {
-  const revisions = new Map<string, number>();
-  for (let i = 0; i < APPENDS; i += 1) {
-    const stream = streamOf(i);
-    const result = await store.append(stream, [eventOf(i)], {
-      expectedRevision: revisions.get(stream) ?? 'no_stream',
-    });
-    revisions.set(stream, result.nextRevision);
-  }
-}
-
-async function concurrent(store: EventStore): Promise<void> {
-  await Promise.all(
-    Array.from({ length: CALLERS }, async (_, caller) => {
-      const revisions = new Map<string, number>();
-      for (let i = caller; i < APPENDS; i += CALLERS) {
-        const stream = `${streamOf(i)}-c${caller}`;
-        const result = await store.append(stream, [eventOf(i)], {
-          expectedRevision: revisions.get(stream) ?? 'no_stream',
-        });
-        revisions.set(stream, result.nextRevision);
-      }
-    }),
-  );
-}
-
-// The raw peer of bench/store.bench.ts (rawSqlite there), one transaction per append.
-async function raw(fileName: string): Promise<number> {
-  const db = new Database(fileName);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.exec(`CREATE TABLE events (
-    position INTEGER PRIMARY KEY, event_id TEXT NOT NULL UNIQUE, stream_name TEXT NOT NULL,
-    revision INTEGER NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL, metadata TEXT NOT NULL,
-    recorded_at TEXT NOT NULL, prev_hash TEXT, hash TEXT NOT NULL, UNIQUE (stream_name, revision))`);
-  const head = db.prepare(
-    'SELECT revision, hash FROM events WHERE stream_name = ? ORDER BY revision DESC LIMIT 1',
-  );
-  const insert = db.prepare(
-    'INSERT INTO events (event_id, stream_name, revision, type, data, metadata, recorded_at, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-  );
-  const revisions = new Map<string, number>();
-  const oneTx = db.transaction((i: number) => {
-    const stream = streamOf(i);
-    const expected = revisions.get(stream) ?? -1;
-    const current = head.get(stream) as { revision: number; hash: string } | undefined;
-    if ((current?.revision ?? -1) !== expected) throw new Error('wrong expected revision');
-    const event = eventOf(i);
-    const data = JSON.stringify(event.data);
-    const hash = createHash('sha256')
-      .update(data)
-      .update(current?.hash ?? '')
-      .digest('hex');
-    insert.run(
-      timeOrderedUuid(),
-      stream,
-      expected + 1,
-      event.type,
-      data,
-      JSON.stringify(event.metadata),
-      new Date().toISOString(),
-      current?.hash ?? null,
-      hash,
-    );
-    revisions.set(stream, expected + 1);
-  });
-  const result = await rate(APPENDS, () => {
-    for (let i = 0; i < APPENDS; i += 1) oneTx.immediate(i);
-  });
-  db.close();
-  return result;
-}
+const sequential = (store: EventStore) => appendSequential(store, APPENDS);
+const concurrent = (store: EventStore) => appendConcurrent(store, APPENDS, CALLERS);
+const raw = (fileName: string) => rawSequential(fileName, APPENDS);
 
 async function through(
   Store: StoreClass,
